@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, Rust unit/integration/end-to-end tests, and the
+# Python tests that drive a running gateway through the official `openai` client.
+# Installs what it needs itself (Python packages into .venv); safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo build (llmgw binary)"
+cargo build --bin llmgw
+
+step "cargo test"
+cargo test --workspace --all-targets
+
+step "python test environment (.venv)"
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+
+step "python tests (official openai client, Parquet readers, notebook)"
+export LLMGW_BIN="$PWD/target/debug/llmgw"
+.venv/bin/python -m pytest -q tests/python
