@@ -1,0 +1,180 @@
+//! Dynamic batching: concurrent requests are embedded together.
+//!
+//! Callers `await` [`BatchingRouter::predict`]; a worker thread takes the first waiting
+//! prompt, keeps collecting until `max_batch` prompts or `max_wait` has passed, runs one
+//! batched forward pass, and answers each caller. The queue is bounded: when
+//! `queue_capacity` prompts are waiting, further callers wait for room (back-pressure)
+//! rather than growing memory.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{oneshot, Semaphore};
+
+use crate::error::{ClassifierError, Result};
+use crate::router::{Prediction, Router};
+
+/// Settings of the batching worker.
+#[derive(Debug, Clone)]
+pub struct BatchConfig {
+    /// Most prompts per forward pass.
+    pub max_batch: usize,
+    /// Longest time the first prompt of a batch waits for others.
+    pub max_wait: Duration,
+    /// Most prompts queued (waiting or being embedded) at once.
+    pub queue_capacity: usize,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        Self {
+            max_batch: 16,
+            max_wait: Duration::from_millis(3),
+            queue_capacity: 1024,
+        }
+    }
+}
+
+/// What a caller gets back: the prediction and the prompt's sentence embedding.
+pub type Answer = Result<(Prediction, Vec<f32>)>;
+
+struct Job {
+    text: String,
+    reply: oneshot::Sender<Answer>,
+}
+
+struct Inner {
+    tx: Mutex<Option<Sender<Job>>>,
+    permits: Arc<Semaphore>,
+    capacity: usize,
+    worker: Mutex<Option<JoinHandle<()>>>,
+    models: Vec<String>,
+    batches: Arc<AtomicUsize>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // closing the channel ends the worker loop
+        if let Ok(mut tx) = self.tx.lock() {
+            tx.take();
+        }
+        if let Ok(mut w) = self.worker.lock() {
+            if let Some(handle) = w.take() {
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
+/// A [`Router`] behind a dynamic-batching worker; cheap to clone and share between tasks.
+#[derive(Clone)]
+pub struct BatchingRouter {
+    inner: Arc<Inner>,
+}
+
+fn worker_loop(router: Router, rx: std::sync::mpsc::Receiver<Job>, cfg: BatchConfig, batches: Arc<AtomicUsize>) {
+    let max_batch = cfg.max_batch.max(1);
+    while let Ok(first) = rx.recv() {
+        let deadline = Instant::now() + cfg.max_wait;
+        let mut jobs = vec![first];
+        while jobs.len() < max_batch {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            match rx.recv_timeout(deadline - now) {
+                Ok(j) => jobs.push(j),
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        batches.fetch_add(1, Ordering::Relaxed);
+        let texts: Vec<&str> = jobs.iter().map(|j| j.text.as_str()).collect();
+        match router.predict_batch_with_embeddings(&texts) {
+            Ok((preds, embs)) => {
+                for ((job, p), e) in jobs.into_iter().zip(preds).zip(embs) {
+                    let _ = job.reply.send(Ok((p, e)));
+                }
+            }
+            Err(err) => {
+                let msg = err.to_string();
+                for job in jobs {
+                    let _ = job.reply.send(Err(ClassifierError::Batching(msg.clone())));
+                }
+            }
+        }
+    }
+}
+
+impl BatchingRouter {
+    /// Starts the worker thread that owns `router`.
+    pub fn new(router: Router, cfg: BatchConfig) -> Self {
+        let (tx, rx) = channel::<Job>();
+        let models = router.models();
+        let batches = Arc::new(AtomicUsize::new(0));
+        let worker_batches = batches.clone();
+        let capacity = cfg.queue_capacity.max(1);
+        let worker = std::thread::Builder::new()
+            .name("llmgw-router".into())
+            .spawn(move || worker_loop(router, rx, cfg, worker_batches))
+            .ok();
+        Self {
+            inner: Arc::new(Inner {
+                tx: Mutex::new(worker.as_ref().map(|_| tx)),
+                permits: Arc::new(Semaphore::new(capacity)),
+                capacity,
+                worker: Mutex::new(worker),
+                models,
+                batches,
+            }),
+        }
+    }
+
+    /// The model profiles the router predicts.
+    pub fn models(&self) -> Vec<String> {
+        self.inner.models.clone()
+    }
+
+    /// Prompts queued or being embedded now.
+    pub fn queue_depth(&self) -> usize {
+        self.inner.capacity - self.inner.permits.available_permits()
+    }
+
+    /// Forward passes run so far.
+    pub fn batches_run(&self) -> usize {
+        self.inner.batches.load(Ordering::Relaxed)
+    }
+
+    /// Predicts one prompt, batched with concurrent calls.
+    pub async fn predict(&self, text: String) -> Result<Prediction> {
+        Ok(self.predict_with_embedding(text).await?.0)
+    }
+
+    /// Predicts one prompt and returns its sentence embedding too.
+    pub async fn predict_with_embedding(&self, text: String) -> Answer {
+        let _permit = self
+            .inner
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| ClassifierError::Batching(e.to_string()))?;
+        let (reply, rx) = oneshot::channel();
+        {
+            let guard = self
+                .inner
+                .tx
+                .lock()
+                .map_err(|_| ClassifierError::Batching("queue lock poisoned".into()))?;
+            let tx = guard
+                .as_ref()
+                .ok_or_else(|| ClassifierError::Batching("the worker thread could not be started".into()))?;
+            tx.send(Job { text, reply })
+                .map_err(|_| ClassifierError::Batching("the worker thread has stopped".into()))?;
+        }
+        rx.await
+            .map_err(|_| ClassifierError::Batching("the worker thread dropped the request".into()))?
+    }
+}

@@ -1,0 +1,103 @@
+//! From prompt texts to the heads' inputs: pooled embeddings + structure features (dense)
+//! and hashed n-grams.
+
+use std::path::Path;
+
+use crate::embed::embed_with_cache;
+use crate::encoder::Encoder;
+use crate::error::Result;
+use crate::features::{hashed_ngrams, structure, STRUCT_NAMES};
+use crate::manifest::FeatureSpec;
+use crate::text::{HEAD_TOKENS, MAX_TOKENS, TAIL_TOKENS};
+
+/// The feature pipeline used by `llmgw train` unless told otherwise.
+pub fn default_spec(num_layers: usize) -> FeatureSpec {
+    FeatureSpec {
+        layers: vec![num_layers / 2],
+        ngram_dim: 1 << 13,
+        structure: STRUCT_NAMES.iter().map(|s| s.to_string()).collect(),
+        max_tokens: MAX_TOKENS,
+        head_tokens: HEAD_TOKENS,
+        tail_tokens: TAIL_TOKENS,
+    }
+}
+
+/// Width of the dense input of a spec.
+pub fn dense_dim(spec: &FeatureSpec, hidden: usize) -> usize {
+    spec.layers.len() * hidden + spec.structure.len()
+}
+
+/// Heads' inputs for a set of prompts, row-major.
+pub struct Features {
+    /// Rows × dense width, not yet standardized.
+    pub dense: Vec<f32>,
+    /// Rows × `ngram_dim`.
+    pub ngrams: Vec<f32>,
+    /// Number of rows.
+    pub rows: usize,
+}
+
+fn append_text_features(spec: &FeatureSpec, text: &str, tokens: usize, dense: &mut Vec<f32>, ngrams: &mut [f32]) {
+    dense.extend(structure(text, tokens));
+    for (i, v) in hashed_ngrams(text, spec.ngram_dim) {
+        ngrams[i as usize] = v;
+    }
+}
+
+/// Features of prompts for training, with embeddings read from / written to the cache.
+pub fn featurize_cached(
+    encoder: &Encoder,
+    spec: &FeatureSpec,
+    texts: &[&str],
+    cache: Option<&Path>,
+    progress: impl FnMut(usize),
+) -> Result<Features> {
+    let emb = embed_with_cache(encoder, texts, &spec.layers, cache, progress)?;
+    let mut dense = Vec::with_capacity(texts.len() * dense_dim(spec, encoder.hidden_size()));
+    let mut ngrams = vec![0f32; texts.len() * spec.ngram_dim];
+    for (i, (text, e)) in texts.iter().zip(emb).enumerate() {
+        let tokens = encoder.tokenize(text)?.full_len;
+        dense.extend(e);
+        append_text_features(spec, text, tokens, &mut dense, &mut ngrams[i * spec.ngram_dim..(i + 1) * spec.ngram_dim]);
+    }
+    Ok(Features {
+        dense,
+        ngrams,
+        rows: texts.len(),
+    })
+}
+
+/// Features of prompts at inference (no cache), plus each prompt's sentence embedding: the
+/// last layer mean-pooled and L2-normalised (as sentence-transformers computes it).
+pub fn featurize_with_embeddings(encoder: &Encoder, spec: &FeatureSpec, texts: &[&str]) -> Result<(Features, Vec<Vec<f32>>)> {
+    let last = encoder.num_layers();
+    let mut layers = spec.layers.clone();
+    let extra = !layers.contains(&last);
+    if extra {
+        layers.push(last);
+    }
+    let toks = texts.iter().map(|t| encoder.tokenize(t)).collect::<Result<Vec<_>>>()?;
+    let refs: Vec<_> = toks.iter().collect();
+    let pooled = encoder.embed_tokenized(&refs, &layers)?;
+    let hidden = encoder.hidden_size();
+    let last_pos = layers.iter().position(|&l| l == last).unwrap_or(0);
+    let mut dense = Vec::with_capacity(texts.len() * dense_dim(spec, hidden));
+    let mut ngrams = vec![0f32; texts.len() * spec.ngram_dim];
+    let mut sentence = Vec::with_capacity(texts.len());
+    for (i, ((text, tok), p)) in texts.iter().zip(&toks).zip(pooled).enumerate() {
+        dense.extend_from_slice(&p[..spec.layers.len() * hidden]);
+        append_text_features(spec, text, tok.full_len, &mut dense, &mut ngrams[i * spec.ngram_dim..(i + 1) * spec.ngram_dim]);
+        let mut s = p[last_pos * hidden..(last_pos + 1) * hidden].to_vec();
+        let norm = s.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+        s.iter_mut().for_each(|x| *x /= norm);
+        sentence.push(s);
+    }
+    Ok((
+        Features {
+            dense,
+            ngrams,
+            rows: texts.len(),
+        },
+        sentence,
+    ))
+}

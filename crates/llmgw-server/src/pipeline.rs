@@ -1,0 +1,327 @@
+//! The request path of `POST /v1/chat/completions`, stage by stage:
+//! auth → validate → route → cache → call → respond → record.
+//!
+//! Each stage is a module under `stages/` with a narrow interface; this file only wires
+//! them together and keeps the per-request record and response headers up to date.
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use axum::body::Body;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use llmgw_outcomes::{Candidate as LoggedCandidate, OutcomeRecord};
+use llmgw_types::{ApiError, ChatCompletionRequest};
+
+use crate::auto::AutoDecision;
+use crate::meta::{RequestId, ResponseMeta, RoutingHeaders};
+use crate::stages::call::{self, Answer, Budgets};
+use crate::stages::record::{self, RecordGuard};
+use crate::stages::respond::{self, StreamPlan};
+use crate::stages::route::{self, Routed};
+use crate::stages::{cache, validate};
+use crate::state::AppState;
+
+/// One request in flight: its record, the headers learned so far, its clock.
+struct Flight {
+    rec: OutcomeRecord,
+    meta: ResponseMeta,
+    started: Instant,
+}
+
+impl Flight {
+    fn fail(&mut self, err: &ApiError, kind: &str) {
+        self.rec.status = err.status;
+        if self.rec.error_kind.is_none() {
+            self.rec.error_kind = Some(kind.to_string());
+        }
+    }
+}
+
+/// `POST /v1/chat/completions`.
+pub async fn chat_completions(
+    state: Arc<AppState>,
+    request_id: RequestId,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let mut flight = Flight {
+        rec: OutcomeRecord::new(request_id.0, "", SystemTime::now()),
+        meta: ResponseMeta::default(),
+        started: Instant::now(),
+    };
+    match run(&state, &headers, body, &mut flight).await {
+        Ok(Reply::Done(resp)) => {
+            record::finish(&state, flight.rec, flight.started).await;
+            resp
+        }
+        Ok(Reply::Streaming(resp)) => resp,
+        Err((err, kind)) => {
+            flight.fail(&err, kind);
+            let resp = respond::error(&err, &flight.meta);
+            record::finish(&state, flight.rec, flight.started).await;
+            resp
+        }
+    }
+}
+
+enum Reply {
+    /// Fully built; the pipeline records it.
+    Done(Response),
+    /// A stream whose record is written when it ends.
+    Streaming(Response),
+}
+
+type StageError = (ApiError, &'static str);
+
+fn at(kind: &'static str) -> impl Fn(ApiError) -> StageError {
+    move |e| (e, kind)
+}
+
+async fn run(
+    state: &Arc<AppState>,
+    headers: &HeaderMap,
+    body: Body,
+    flight: &mut Flight,
+) -> Result<Reply, StageError> {
+    // auth
+    let caller = state
+        .auth
+        .authenticate(headers)
+        .map_err(at("unauthorized"))?;
+    flight.rec.api_key_id.clone_from(&caller.key_id);
+    flight.rec.tenant.clone_from(&caller.tenant);
+
+    // validate
+    let bytes = validate::read_body(headers, body, state.config.server.max_body_bytes)
+        .await
+        .map_err(at("invalid_request"))?;
+    let req: ChatCompletionRequest = validate::parse_json(&bytes).map_err(at("invalid_request"))?;
+    flight.rec.requested_model.clone_from(&req.model);
+    flight.rec.stream = req.is_stream();
+    validate::check_chat_request(&req).map_err(at("invalid_request"))?;
+
+    // route
+    if let Some((provider, model)) = state
+        .config
+        .catalog
+        .get(&req.model)
+        .map(|m| (state.providers.get(&m.provider), m))
+    {
+        // A named model: report it even when the route stage refuses it.
+        flight.meta.model = Some(model.id.clone());
+        flight.meta.provider = Some(model.provider.clone());
+        flight.meta.simulated = provider.is_some_and(|p| p.simulated);
+    }
+    let routed = match route::resolve(state, &req, headers).await {
+        Ok(routed) => routed,
+        Err(e) => {
+            flight.rec.error_kind = Some(
+                e.body
+                    .error
+                    .code
+                    .clone()
+                    .unwrap_or_else(|| "routing_failed".to_string()),
+            );
+            return Err((e, "routing_failed"));
+        }
+    };
+    note_route(flight, &routed, &req);
+    let prompt_tokens = routed
+        .auto
+        .as_ref()
+        .map_or_else(|| estimate_prompt_tokens(&req), |a| a.prompt_tokens);
+    validate::check_fits_model(&req, &routed.target.model, prompt_tokens)
+        .map_err(at("invalid_request"))?;
+
+    // cache
+    let query = cache::CacheQuery {
+        caller: &caller,
+        model: &routed.target.model.id,
+        request: &req,
+    };
+    let cache_state = cache::lookup(state.cache.as_deref(), &query);
+    if let cache::CacheOutcome::Hit(hit) = &cache_state {
+        flight.rec.cache_hit = if hit.similarity.is_some() {
+            llmgw_outcomes::CacheHit::Semantic
+        } else {
+            llmgw_outcomes::CacheHit::Exact
+        };
+        flight.rec.cache_similarity = hit.similarity.map(|s| s as f32);
+        flight.rec.cost_usd = Some(0.0);
+        if let Some(usage) = &hit.response.usage {
+            flight.rec.prompt_tokens = Some(usage.prompt_tokens);
+            flight.rec.completion_tokens = Some(usage.completion_tokens);
+        }
+        let model_id = &routed.target.model.id;
+        if !req.is_stream() {
+            return Ok(Reply::Done(respond::json(
+                hit.response.clone(),
+                model_id,
+                &flight.meta,
+            )));
+        }
+        let chunks: Vec<Result<_, crate::upstream::UpstreamError>> =
+            cache::replay_as_chunks(&hit.response)
+                .into_iter()
+                .map(Ok)
+                .collect();
+        return Ok(stream_reply(
+            state,
+            flight,
+            &routed,
+            &req,
+            Box::pin(futures::stream::iter(chunks)),
+        ));
+    }
+
+    // call
+    let target = &routed.target;
+    let up_req = call::upstream_request(target, &req);
+    let server = &state.config.server;
+    let budgets = Budgets {
+        first_token: server.first_token_timeout(),
+        total: server.request_timeout(),
+    };
+    let call_started = Instant::now();
+    flight.rec.overhead_ms = Some(duration_ms(flight.started, call_started));
+    let answer = call::call(target, up_req, budgets).await.map_err(|e| {
+        let kind: &'static str = match e.kind.as_str() {
+            "upstream_timeout" => "upstream_timeout",
+            "upstream_rate_limited" => "upstream_rate_limited",
+            _ => "upstream_error",
+        };
+        flight.rec.error_kind = Some(e.kind.clone());
+        flight.meta.retry_after_secs = e.retry_after.map(|d| d.as_secs_f64().ceil() as u64);
+        (*e.error, kind)
+    })?;
+
+    // respond (+ record)
+    match answer {
+        Answer::Complete(resp) => {
+            let resp = *resp;
+            if let Some(usage) = &resp.usage {
+                record::apply_usage(&mut flight.rec, usage, &target.model);
+            }
+            flight.rec.finish_reason = resp
+                .choices
+                .first()
+                .and_then(|c| c.finish_reason)
+                .map(|r| r.as_str().to_string());
+            flight.rec.first_token_at = Some(SystemTime::now());
+            if matches!(cache_state, cache::CacheOutcome::Miss) {
+                if let Some(c) = &state.cache {
+                    c.store(&query, &resp);
+                }
+            }
+            Ok(Reply::Done(respond::json(
+                resp,
+                &target.model.id,
+                &flight.meta,
+            )))
+        }
+        Answer::Stream(chunks) => Ok(stream_reply(state, flight, &routed, &req, chunks)),
+    }
+}
+
+/// Hand the stream to the respond stage; its record is written when the stream ends.
+fn stream_reply(
+    state: &Arc<AppState>,
+    flight: &mut Flight,
+    routed: &Routed,
+    req: &ChatCompletionRequest,
+    chunks: crate::upstream::ChunkStream,
+) -> Reply {
+    let server = &state.config.server;
+    let plan = StreamPlan {
+        model: routed.target.model.clone(),
+        provider: routed.target.provider.name.clone(),
+        client_wants_usage: req.include_usage(),
+        first_chunk_budget: server.first_token_timeout(),
+        total_budget: server
+            .request_timeout()
+            .saturating_sub(flight.started.elapsed()),
+    };
+    let rec = std::mem::replace(
+        &mut flight.rec,
+        OutcomeRecord::new("", "", SystemTime::now()),
+    );
+    let guard = RecordGuard::new(state, rec, flight.started);
+    Reply::Streaming(respond::sse(chunks, plan, guard, &flight.meta))
+}
+
+fn duration_ms(from: Instant, to: Instant) -> f64 {
+    to.saturating_duration_since(from).as_secs_f64() * 1000.0
+}
+
+/// The prompt-token estimate of a request (see `llmgw_optimizer::estimate_prompt_tokens`).
+pub fn estimate_prompt_tokens(req: &ChatCompletionRequest) -> u64 {
+    let texts: Vec<(&str, String)> = req
+        .messages
+        .iter()
+        .map(|m| (m.role.as_str(), m.text()))
+        .collect();
+    let refs: Vec<(&str, &str)> = texts.iter().map(|(r, t)| (*r, t.as_str())).collect();
+    llmgw_optimizer::estimate_prompt_tokens(&refs)
+}
+
+/// Put the routing outcome into the record and the response headers.
+fn note_route(flight: &mut Flight, routed: &Routed, req: &ChatCompletionRequest) {
+    let target = &routed.target;
+    flight.meta.model = Some(target.model.id.clone());
+    flight.meta.provider = Some(target.provider.name.clone());
+    flight.meta.simulated = target.provider.simulated;
+    flight.rec.model = Some(target.model.id.clone());
+    flight.rec.provider = Some(target.provider.name.clone());
+    match &routed.auto {
+        Some(auto) => note_auto(flight, auto),
+        None => {
+            // Named models are routed on nothing, but the prompt is kept for training.
+            let texts: Vec<(&str, String)> = req
+                .messages
+                .iter()
+                .map(|m| (m.role.as_str(), m.text()))
+                .collect();
+            let refs: Vec<(&str, &str)> = texts.iter().map(|(r, t)| (*r, t.as_str())).collect();
+            flight.rec.prompt = Some(llmgw_classifier::routing_text(&refs));
+        }
+    }
+}
+
+fn note_auto(flight: &mut Flight, auto: &AutoDecision) {
+    let winner = auto.decision.winner();
+    let predicted_quality = winner.map_or(0.0, |w| w.predicted_quality);
+    let estimated_cost = winner.map_or(0.0, |w| w.estimated_cost_usd);
+    let policy = auto.decision.policy.to_string();
+    flight.meta.routing = Some(RoutingHeaders {
+        policy: format!("{}:{}", auto.policy_name, policy),
+        predicted_quality,
+        difficulty: auto.difficulty,
+        estimated_cost_usd: estimated_cost,
+        routing_ms: auto.routing_ms,
+    });
+    let rec = &mut flight.rec;
+    rec.policy = Some(format!("{}:{}", auto.policy_name, policy));
+    rec.difficulty = Some(auto.difficulty as f32);
+    rec.predicted_quality = Some(predicted_quality as f32);
+    rec.estimated_cost_usd = Some(estimated_cost);
+    rec.routing_ms = Some(auto.routing_ms);
+    rec.prompt = Some(auto.routing_text.clone());
+    if let Some((embedding, encoder)) = &auto.embedding {
+        rec.prompt_embedding = Some(embedding.clone());
+        rec.embedding_model = Some(encoder.clone());
+    }
+    let ranked = auto.decision.fallback_order();
+    let unranked = auto.decision.candidates.iter().filter(|c| !c.eligible);
+    rec.candidates = ranked
+        .chain(unranked)
+        .map(|c| LoggedCandidate {
+            model: c.model.clone(),
+            provider: c.provider.clone(),
+            predicted_quality: Some(c.predicted_quality as f32),
+            estimated_cost_usd: Some(c.estimated_cost_usd),
+            eligible: c.eligible,
+            reason: Some(c.reason.clone()),
+        })
+        .collect();
+}

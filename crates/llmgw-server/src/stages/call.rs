@@ -1,0 +1,86 @@
+//! Call stage: send the request to the chosen provider within the configured time budgets.
+
+use std::time::Duration;
+
+use llmgw_types::{
+    ApiError, ChatCompletionRequest, ChatCompletionResponse, ErrorBody, StreamOptions,
+    GATEWAY_FIELDS,
+};
+
+use super::route::Target;
+use crate::upstream::{ChunkStream, UpstreamError};
+
+/// Time budgets of one upstream call.
+#[derive(Debug, Clone, Copy)]
+pub struct Budgets {
+    /// Until a streaming upstream has accepted the request.
+    pub first_token: Duration,
+    /// For the whole call (a non-streaming answer, or a whole stream).
+    pub total: Duration,
+}
+
+/// The upstream's answer.
+pub enum Answer {
+    /// A complete response.
+    Complete(Box<ChatCompletionResponse>),
+    /// A stream of chunks, accepted by the upstream.
+    Stream(ChunkStream),
+}
+
+/// The request as sent upstream: the provider's model name, no gateway-only fields, and
+/// usage always asked for on streams (the gateway prices every answer; the respond stage
+/// drops the usage chunk when the client did not ask for it).
+pub fn upstream_request(target: &Target, req: &ChatCompletionRequest) -> ChatCompletionRequest {
+    let mut up = req.clone();
+    up.model = target.model.upstream().to_string();
+    for field in GATEWAY_FIELDS {
+        up.extra.remove(*field);
+    }
+    if up.is_stream() {
+        up.stream_options = Some(StreamOptions {
+            include_usage: Some(true),
+        });
+    }
+    up
+}
+
+/// Call `target` with `req` (already passed through [`upstream_request`]).
+pub async fn call(
+    target: &Target,
+    req: ChatCompletionRequest,
+    budgets: Budgets,
+) -> Result<Answer, UpstreamError> {
+    let provider = &target.provider;
+    if req.is_stream() {
+        let fut = provider.upstream.stream(req);
+        match tokio::time::timeout(budgets.first_token, fut).await {
+            Ok(result) => result.map(Answer::Stream),
+            Err(_) => Err(timeout(
+                &provider.name,
+                budgets.first_token,
+                "start streaming",
+            )),
+        }
+    } else {
+        let fut = provider.upstream.complete(req);
+        match tokio::time::timeout(budgets.total, fut).await {
+            Ok(result) => result.map(|r| Answer::Complete(Box::new(r))),
+            Err(_) => Err(timeout(&provider.name, budgets.total, "answer")),
+        }
+    }
+}
+
+/// A 504 naming the provider and the budget that ran out.
+pub fn timeout(provider: &str, budget: Duration, what: &str) -> UpstreamError {
+    UpstreamError::new(
+        "upstream_timeout",
+        ApiError::new(
+            504,
+            ErrorBody::timeout(format!(
+                "Provider `{provider}` did not {what} within {:.1} s.",
+                budget.as_secs_f64()
+            )),
+        ),
+        true,
+    )
+}

@@ -1,0 +1,8 @@
+//! One module per `llmgw` subcommand.
+
+pub mod bench;
+pub mod calibrate;
+pub mod export;
+pub mod score;
+pub mod serve;
+pub mod train;

@@ -1,0 +1,253 @@
+//! `llmgw serve`: the OpenAI-compatible gateway.
+//!
+//! Without `--config` the embedded demo config is used: every provider whose key is not in
+//! the environment is served by the built-in simulator on loopback, and the log says so.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use llmgw_config::Config;
+use llmgw_server::{AutoRouting, Gateway, ProviderSpec, SimEndpoints};
+
+/// Arguments of `llmgw serve`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Config file (TOML). Default: the embedded demo config (simulated providers unless
+    /// OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY … are set).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on; overrides `server.listen` (default 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Folder of the outcome log (Parquet); overrides `server.log_dir`.
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// Folder of the trained router for `model: "auto"`; overrides `routing.router_dir`.
+    #[arg(long, value_name = "DIR")]
+    pub router: Option<PathBuf>,
+}
+
+/// Run `llmgw serve`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    init_logging();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("llmgw")
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(args))
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A second initialisation (tests) is harmless.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn load_config(args: &Args) -> anyhow::Result<Config> {
+    let mut config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => {
+            let models_dir = std::env::current_dir()
+                .context("cannot read the current directory")?
+                .join("models");
+            Config::demo(&models_dir)?
+        }
+    };
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    if let Some(dir) = &args.log_dir {
+        config.server.log_dir = Some(dir.clone());
+    }
+    if let Some(dir) = &args.router {
+        config.routing.router_dir = dir.clone();
+    }
+    Ok(config)
+}
+
+async fn serve(args: Args) -> anyhow::Result<()> {
+    let config = load_config(&args)?;
+    tracing::info!(config = %config.describe_source(), models = config.catalog.models().len(), "configuration loaded");
+
+    let sim = if llmgw_server::needs_simulator(&config) {
+        let sim = llmgw_sim::SimServer::start(demo_sim_config())
+            .await
+            .context("cannot start the simulated providers")?;
+        Some(sim)
+    } else {
+        None
+    };
+    let endpoints = sim.as_ref().map(|s| SimEndpoints {
+        openai: s.openai_base_url(),
+        anthropic: s.anthropic_base_url(),
+        gemini: s.gemini_base_url(),
+    });
+    let specs =
+        llmgw_server::resolve_providers(&config, endpoints.as_ref()).map_err(anyhow::Error::msg)?;
+    report_providers(&specs);
+    let providers = llmgw_server::connect_providers(&specs, &config.server)
+        .map_err(anyhow::Error::msg)
+        .context("cannot set up the provider clients")?;
+
+    let auto = load_router(&config.routing.router_dir).await;
+    let (outcome_log, writer) = match &config.server.log_dir {
+        Some(dir) => {
+            let (log, writer) =
+                llmgw_outcomes::OutcomeLog::start(llmgw_outcomes::LogConfig::new(dir.clone()))
+                    .with_context(|| {
+                        format!("cannot start the outcome log in {}", dir.display())
+                    })?;
+            tracing::info!(dir = %dir.display(), "outcome log: one record per request, Parquet");
+            (Some(log), Some(writer))
+        }
+        None => {
+            tracing::info!("no outcome log (start with --log-dir DIR to record outcomes)");
+            (None, None)
+        }
+    };
+
+    let listen = config.server.listen;
+    let curl_model = example_model(&config, &specs);
+    let mut builder = Gateway::builder(config, providers).auto_routing(auto);
+    if let Some(log) = outcome_log {
+        builder = builder.outcome_log(log);
+    }
+    let gateway = builder.build();
+    tracing::info!("gateway is open: no gateway keys are configured, every caller is let in");
+
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener
+        .local_addr()
+        .context("cannot read the listen address")?;
+    print_banner(addr, curl_model.as_deref());
+
+    gateway
+        .serve(listener, llmgw_server::shutdown_signal())
+        .await
+        .context("the HTTP server failed")?;
+
+    if let Some(writer) = writer {
+        let stats = writer
+            .shutdown()
+            .await
+            .context("the outcome log could not write every record")?;
+        tracing::info!(
+            outcomes = stats.outcomes_written,
+            feedback = stats.feedback_written,
+            files = stats.files_written,
+            "outcome log flushed"
+        );
+    }
+    if let Some(sim) = sim {
+        sim.shutdown().await;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Pacing of the demo's simulated models: a short wait before the first token and a
+/// readable stream.
+fn demo_sim_config() -> llmgw_sim::SimConfig {
+    llmgw_sim::SimConfig {
+        default_first_token_ms: 60,
+        default_tokens_per_sec: 250.0,
+        ..llmgw_sim::SimConfig::default()
+    }
+}
+
+fn report_providers(specs: &[ProviderSpec]) {
+    let simulated: Vec<&str> = specs
+        .iter()
+        .filter(|s| s.simulated)
+        .map(|s| s.name.as_str())
+        .collect();
+    for spec in specs {
+        if spec.simulated {
+            tracing::warn!(
+                provider = %spec.name,
+                "SIMULATED: answers from `{}` come from the built-in simulator, not a real model{}",
+                spec.name,
+                spec.api_key_env
+                    .as_deref()
+                    .map(|v| format!(" (set {v} to call the real service)"))
+                    .unwrap_or_default()
+            );
+        } else if spec.key_status == llmgw_config::KeyStatus::Missing {
+            tracing::warn!(
+                provider = %spec.name,
+                "provider `{}` has no key: set {} to use its models",
+                spec.name,
+                spec.api_key_env.as_deref().unwrap_or("its api_key_env")
+            );
+        } else {
+            tracing::info!(provider = %spec.name, base_url = %spec.base_url, "provider ready");
+        }
+    }
+    if !simulated.is_empty() {
+        tracing::warn!(
+            "answers from {} are SIMULATED (demo mode): deterministic text, not real model output",
+            simulated.join(", ")
+        );
+    }
+}
+
+async fn load_router(dir: &Path) -> AutoRouting {
+    let owned = dir.to_path_buf();
+    let auto = match tokio::task::spawn_blocking(move || llmgw_server::load_router(&owned)).await {
+        Ok(auto) => auto,
+        Err(e) => AutoRouting::disabled(format!("loading the router failed: {e}")),
+    };
+    match auto.disabled_reason() {
+        None => tracing::info!(router = %dir.display(), "auto routing enabled"),
+        Some(reason) => tracing::warn!("auto routing disabled: {reason}"),
+    }
+    auto
+}
+
+/// A model for the curl example: a cheap one whose provider can be called.
+fn example_model(config: &Config, specs: &[ProviderSpec]) -> Option<String> {
+    let usable = |provider: &str| {
+        specs.iter().any(|s| {
+            s.name == provider && (s.simulated || s.key_status != llmgw_config::KeyStatus::Missing)
+        })
+    };
+    let preferred = ["gpt-4o-mini", "claude-haiku-4-5", "gemini-2.5-flash"];
+    if let Some(m) = preferred
+        .iter()
+        .filter_map(|id| config.catalog.get(id))
+        .find(|m| usable(&m.provider))
+    {
+        return Some(m.id.clone());
+    }
+    config
+        .catalog
+        .models()
+        .iter()
+        .filter(|m| usable(&m.provider))
+        .min_by(|a, b| {
+            (a.input_per_mtok + a.output_per_mtok)
+                .partial_cmp(&(b.input_per_mtok + b.output_per_mtok))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
+        .map(|m| m.id.clone())
+}
+
+fn print_banner(addr: SocketAddr, model: Option<&str>) {
+    println!("LLM Gateway listening on http://{addr}");
+    println!("  OpenAI-compatible base URL: http://{addr}/v1");
+    if let Some(model) = model {
+        println!("  Try it:");
+        println!(
+            "    curl http://{addr}/v1/chat/completions -H 'content-type: application/json' \\\n      -d '{{\"model\": \"{model}\", \"messages\": [{{\"role\": \"user\", \"content\": \"Hello!\"}}]}}'"
+        );
+    }
+}
