@@ -25,6 +25,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 
-step "python tests (official openai client, Parquet readers, notebook)"
+step "sample outcome logs for the Parquet reader tests"
+rm -rf target/sample-logs
+cargo run --quiet -p llmgw-outcomes --example sample_logs -- target/sample-logs
+export LLMGW_TEST_LOGS="$PWD/target/sample-logs"
+
+step "python tests (official openai client, Parquet readers, learning loop, notebook)"
 export LLMGW_BIN="$PWD/target/debug/llmgw"
 .venv/bin/python -m pytest -q tests/python

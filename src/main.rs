@@ -11,7 +11,11 @@ mod cmd;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(name = "llmgw", version, about = "LLM Gateway: one OpenAI-compatible API over many LLM providers, with learned cost-quality routing")]
+#[command(
+    name = "llmgw",
+    version,
+    about = "LLM Gateway: one OpenAI-compatible API over many LLM providers, with learned cost-quality routing"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -31,6 +35,8 @@ enum Command {
     Calibrate(cmd::calibrate::Args),
     /// Join outcome logs with feedback into labelled prompts for `llmgw train`.
     Export(cmd::export::Args),
+    /// Make gateway keys and the hashes the config stores.
+    Keys(cmd::keys::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -42,6 +48,7 @@ fn main() -> std::process::ExitCode {
         Command::Bench(args) => cmd::bench::run(args),
         Command::Calibrate(args) => cmd::calibrate::run(args),
         Command::Export(args) => cmd::export::run(args),
+        Command::Keys(args) => cmd::keys::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -123,6 +123,12 @@ default_policy = "balanced"
 
 [routing.policies.balanced]
 min_quality = 0.7
+
+# Faults are injected on purpose, many times per model: keep the circuit breakers out of
+# the way so that every request shows its own failure (breakers have their own tests).
+[reliability]
+breaker_failures = 1000000
+breaker_min_calls = 1000000
 "#,
                     catalog = repo().join("models/catalog.toml").display(),
                     openai = sim.openai_base_url(),

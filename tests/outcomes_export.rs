@@ -14,9 +14,24 @@ fn write_logs(dir: &Path) {
         cfg.flush_interval = Duration::from_secs(60);
         let (log, writer) = OutcomeLog::start(cfg).unwrap();
         let answers = [
-            ("r1", "gpt-4-1106-preview", "What is the capital of France?", 1.0),
-            ("r2", "mixtral-8x7b-instruct-v0.1", "What is the capital of France?", 0.0),
-            ("r3", "mixtral-8x7b-instruct-v0.1", "Sort [3, 1, 2] in Python.", 0.75),
+            (
+                "r1",
+                "gpt-4-1106-preview",
+                "What is the capital of France?",
+                1.0,
+            ),
+            (
+                "r2",
+                "mixtral-8x7b-instruct-v0.1",
+                "What is the capital of France?",
+                0.0,
+            ),
+            (
+                "r3",
+                "mixtral-8x7b-instruct-v0.1",
+                "Sort [3, 1, 2] in Python.",
+                0.75,
+            ),
             ("r4", "gpt-4-1106-preview", "Nobody rates this one.", -1.0),
         ];
         for (id, model, prompt, quality) in answers {
@@ -53,7 +68,11 @@ fn export_output_reads_back_as_labelled_prompts_in_both_formats() {
         rows.sort_by(|a, b| a.prompt.cmp(&b.prompt));
         assert_eq!(rows.len(), 2, "{name}: {rows:?}");
         assert_eq!(rows[0].prompt, "Sort [3, 1, 2] in Python.");
-        assert_eq!(rows[0].quality.len(), 1, "{name}: unmeasured models must be absent");
+        assert_eq!(
+            rows[0].quality.len(),
+            1,
+            "{name}: unmeasured models must be absent"
+        );
         assert_eq!(rows[0].quality["mixtral-8x7b-instruct-v0.1"], 0.75);
         assert_eq!(rows[1].quality["gpt-4-1106-preview"], 1.0);
         assert_eq!(rows[1].quality["mixtral-8x7b-instruct-v0.1"], 0.0);
@@ -62,7 +81,7 @@ fn export_output_reads_back_as_labelled_prompts_in_both_formats() {
 }
 
 #[test]
-fn export_refuses_logs_without_feedback_and_says_why() {
+fn export_of_a_folder_without_logs_fails_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("x.jsonl");
     let output = Command::new(env!("CARGO_BIN_EXE_llmgw"))

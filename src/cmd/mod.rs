@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod calibrate;
 pub mod export;
+pub mod keys;
 pub mod score;
 pub mod serve;
 pub mod train;

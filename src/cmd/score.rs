@@ -25,9 +25,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let router = Router::load(&args.router).with_context(|| format!("loading the router in {}", args.router.display()))?;
+    let router = Router::load(&args.router)
+        .with_context(|| format!("loading the router in {}", args.router.display()))?;
     let prompts = llmgw_classifier::data::read_labelled(&args.data)?;
-    let file = std::fs::File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let file = std::fs::File::create(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     let mut out = BufWriter::new(file);
     let bar = ProgressBar::new(prompts.len() as u64);
     bar.set_style(
@@ -44,7 +46,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         bar.inc(chunk.len() as u64);
     }
-    out.flush().with_context(|| format!("writing {}", args.out.display()))?;
+    out.flush()
+        .with_context(|| format!("writing {}", args.out.display()))?;
     bar.finish_and_clear();
     let secs = start.elapsed().as_secs_f64();
     eprintln!(

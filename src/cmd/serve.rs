@@ -115,12 +115,32 @@ async fn serve(args: Args) -> anyhow::Result<()> {
 
     let listen = config.server.listen;
     let curl_model = example_model(&config, &specs);
+    let cache_config = config.cache.clone();
     let mut builder = Gateway::builder(config, providers).auto_routing(auto);
     if let Some(log) = outcome_log {
         builder = builder.outcome_log(log);
     }
+    if cache_config.enabled {
+        tracing::info!(
+            ttl_seconds = cache_config.ttl_seconds,
+            max_entries = cache_config.max_entries,
+            max_bytes = cache_config.max_bytes,
+            "exact response cache on"
+        );
+        let cache = llmgw_cache::ExactCache::new((&cache_config).into());
+        builder = builder.cache(std::sync::Arc::new(cache));
+    }
     let gateway = builder.build();
-    tracing::info!("gateway is open: no gateway keys are configured, every caller is let in");
+    let governor = &gateway.state().governor;
+    if governor.is_open() {
+        tracing::warn!("gateway is open: no gateway keys are configured, every caller is let in");
+    } else {
+        tracing::info!(
+            keys = governor.keys().len(),
+            admin_api = governor.admin_enabled(),
+            "gateway keys required: callers send `Authorization: Bearer <key>`"
+        );
+    }
 
     let listener = tokio::net::TcpListener::bind(listen)
         .await

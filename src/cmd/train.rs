@@ -52,6 +52,12 @@ pub struct Args {
     /// Most training epochs per member (early stopping usually ends sooner).
     #[arg(long, default_value_t = HeadConfig::default().max_epochs)]
     pub max_epochs: usize,
+    /// Encoder layers mean-pooled into the features (0 = token embeddings) [default: the middle layer].
+    #[arg(long, value_delimiter = ',')]
+    pub layers: Option<Vec<usize>>,
+    /// Buckets of hashed word n-gram features (0 = none).
+    #[arg(long, default_value_t = 0)]
+    pub ngram_dim: usize,
 }
 
 /// The default embedding cache folder.
@@ -70,15 +76,21 @@ struct Bars {
 
 impl TrainProgress for Bars {
     fn loaded(&mut self, prompts: usize, models: &[String]) {
-        eprintln!("read {prompts} labelled prompts for {} models: {}", models.len(), models.join(", "));
+        eprintln!(
+            "read {prompts} labelled prompts for {} models: {}",
+            models.len(),
+            models.join(", ")
+        );
     }
 
     fn embedding(&mut self, done: usize, total: usize) {
         let bar = self.embed.get_or_insert_with(|| {
             let b = ProgressBar::new(total as u64);
             b.set_style(
-                ProgressStyle::with_template("embedding {bar:40} {pos}/{len} prompts [{elapsed} < {eta}]")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template(
+                    "embedding {bar:40} {pos}/{len} prompts [{elapsed} < {eta}]",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             b
         });
@@ -97,7 +109,11 @@ impl TrainProgress for Bars {
             );
             b
         });
-        bar.set_message(format!("member {} epoch {} validation loss {val_loss:.4}", member + 1, epoch + 1));
+        bar.set_message(format!(
+            "member {} epoch {} validation loss {val_loss:.4}",
+            member + 1,
+            epoch + 1
+        ));
         bar.tick();
     }
 }
@@ -114,13 +130,38 @@ fn resolve_encoder(spec: &str) -> anyhow::Result<(PathBuf, String)> {
         };
         return Ok((path.to_path_buf(), id));
     }
-    let dir = llmgw_classifier::hub::resolve(spec, None, llmgw_classifier::hub::offline_from_env())?;
+    // a local copy in models/encoder/<name> is used before the hub
+    let local = llmgw_classifier::hub::local_folder_for(spec);
+    if llmgw_classifier::encoder::check_encoder_dir(&local).is_ok() {
+        return Ok((local, spec.to_string()));
+    }
+    let dir =
+        llmgw_classifier::hub::resolve(spec, None, llmgw_classifier::hub::offline_from_env())?;
     Ok((dir, spec.to_string()))
 }
 
+/// Number of transformer layers of the encoder in `dir` (from its config.json).
+fn encoder_layers(dir: &Path) -> anyhow::Result<usize> {
+    let path = dir.join("config.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    v.get("num_hidden_layers")
+        .and_then(serde_json::Value::as_u64)
+        .map(|n| n as usize)
+        .with_context(|| format!("{}: no num_hidden_layers", path.display()))
+}
+
 fn print_metrics(m: &Manifest) {
-    println!("validation metrics ({} prompts held out):", m.training.validation_rows);
-    println!("{:<36} {:>6} {:>7} {:>7} {:>7} {:>7}", "model", "n", "mean_q", "AUC", "Brier", "ECE");
+    println!(
+        "validation metrics ({} prompts held out):",
+        m.training.validation_rows
+    );
+    println!(
+        "{:<36} {:>6} {:>7} {:>7} {:>7} {:>7}",
+        "model", "n", "mean_q", "AUC", "Brier", "ECE"
+    );
     for (name, x) in &m.metrics.models {
         let auc = x.auc.map_or("-".to_string(), |a| format!("{a:.3}"));
         println!(
@@ -135,7 +176,13 @@ fn print_metrics(m: &Manifest) {
             "strong", "weak", "n", "APGR", "CPT50%", "CPT80%", "len APGR"
         );
         let f = |v: Option<f64>, pct: bool| {
-            v.map_or("-".to_string(), |x| if pct { format!("{x:.1}") } else { format!("{x:.3}") })
+            v.map_or("-".to_string(), |x| {
+                if pct {
+                    format!("{x:.1}")
+                } else {
+                    format!("{x:.3}")
+                }
+            })
         };
         for p in &m.metrics.pairs {
             println!(
@@ -157,15 +204,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut files = args.data.clone();
     let mut exported = None;
     if let Some(logs) = &args.logs {
-        let out = std::env::temp_dir().join(format!("llmgw-train-logs-{}.parquet", std::process::id()));
+        let out =
+            std::env::temp_dir().join(format!("llmgw-train-logs-{}.parquet", std::process::id()));
         let summary = llmgw_outcomes::export::export(logs, &out, None)
             .with_context(|| format!("exporting the outcome logs in {}", logs.display()))?;
         eprintln!("outcome logs {}: {summary}", logs.display());
         files.push(out.clone());
         exported = Some(out);
     }
-    anyhow::ensure!(!files.is_empty(), "give labelled-prompt files with --data (or a log folder with --logs)");
+    anyhow::ensure!(
+        !files.is_empty(),
+        "give labelled-prompt files with --data (or a log folder with --logs)"
+    );
     let (encoder_dir, encoder_id) = resolve_encoder(&args.encoder)?;
+    let mut features = llmgw_classifier::pipeline::default_spec(encoder_layers(&encoder_dir)?);
+    if let Some(layers) = &args.layers {
+        anyhow::ensure!(!layers.is_empty(), "--layers needs at least one layer");
+        features.layers = layers.clone();
+    }
+    features.ngram_dim = args.ngram_dim;
     let head = HeadConfig {
         ensemble: args.ensemble.max(1),
         hidden: args.hidden.max(1),
@@ -180,14 +237,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         seed: args.seed,
         validation_fraction: args.validation_fraction.clamp(0.01, 0.5),
         head,
-        features: None,
+        features: Some(features),
         cache_dir: if args.no_cache {
             None
         } else {
             Some(args.cache.clone().unwrap_or_else(default_cache_dir))
         },
     };
-    let mut bars = Bars { embed: None, train: None };
+    let mut bars = Bars {
+        embed: None,
+        train: None,
+    };
     let result = train(&opts, &mut bars);
     if let Some(bar) = &bars.train {
         bar.finish_and_clear();

@@ -13,7 +13,9 @@ use candle_core::{Device, Tensor};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [enc_dir, cache_dir, out, files @ ..] = args.as_slice() else {
-        return Err("usage: export_features ENCODER_DIR CACHE_DIR OUT.safetensors FILE.jsonl...".into());
+        return Err(
+            "usage: export_features ENCODER_DIR CACHE_DIR OUT.safetensors FILE.jsonl...".into(),
+        );
     };
     let mut ids = Vec::new();
     let mut prompts = Vec::new();
@@ -28,9 +30,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let layers: Vec<usize> = (0..=encoder.num_layers()).collect();
     let texts: Vec<&str> = prompts.iter().map(String::as_str).collect();
     let start = std::time::Instant::now();
-    let emb = llmgw_classifier::embed::embed_with_cache(&encoder, &texts, &layers, Some(Path::new(cache_dir)), |n| {
-        eprintln!("{n}/{} {:.0}s", texts.len(), start.elapsed().as_secs_f64())
-    })?;
+    let emb = llmgw_classifier::embed::embed_with_cache(
+        &encoder,
+        &texts,
+        &layers,
+        Some(Path::new(cache_dir)),
+        |n| eprintln!("{n}/{} {:.0}s", texts.len(), start.elapsed().as_secs_f64()),
+    )?;
     let ntok: Vec<f32> = texts
         .iter()
         .map(|t| encoder.tokenize(t).map(|t| t.full_len as f32))
@@ -38,8 +44,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let width = emb.first().map_or(0, Vec::len);
     let flat: Vec<f32> = emb.into_iter().flatten().collect();
     let mut map = HashMap::new();
-    map.insert("emb".to_string(), Tensor::from_vec(flat, (texts.len(), width), &Device::Cpu)?);
-    map.insert("ntok".to_string(), Tensor::from_vec(ntok, texts.len(), &Device::Cpu)?);
+    map.insert(
+        "emb".to_string(),
+        Tensor::from_vec(flat, (texts.len(), width), &Device::Cpu)?,
+    );
+    map.insert(
+        "ntok".to_string(),
+        Tensor::from_vec(ntok, texts.len(), &Device::Cpu)?,
+    );
     candle_core::safetensors::save(&map, out)?;
     std::fs::write(format!("{out}.ids.json"), serde_json::to_string(&ids)?)?;
     eprintln!("wrote {out}: {} prompts × {width}", texts.len());

@@ -16,7 +16,10 @@ use llmgw_classifier::train::{train, Quiet, TrainOptions};
 use llmgw_classifier::{Encoder, Router};
 
 fn env<T: std::str::FromStr>(k: &str, d: T) -> T {
-    std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d)
+    std::env::var(k)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(d)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -65,14 +68,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         let t0 = std::time::Instant::now();
         train(&opts, &mut Quiet)?;
-        let router = Router::from_parts(&out, Manifest::read(&out)?, Encoder::load_dir(Path::new(enc_dir))?)?;
+        let router = Router::from_parts(
+            &out,
+            Manifest::read(&out)?,
+            Encoder::load_dir(Path::new(enc_dir))?,
+        )?;
         let preds = router.predict_features(&feats)?;
         let mut line = format!("seed {seed} ({:.0}s):", t0.elapsed().as_secs_f64());
         let (mut s, mut w, mut sc) = (Vec::new(), Vec::new(), Vec::new());
         for (p, r) in preds.iter().zip(&eval_rows) {
-            if let (Some(&qs), Some(&qw), Some(&ps), Some(&pw)) =
-                (r.quality.get(&strong), r.quality.get(&weak), p.quality.get(&strong), p.quality.get(&weak))
-            {
+            if let (Some(&qs), Some(&qw), Some(&ps), Some(&pw)) = (
+                r.quality.get(&strong),
+                r.quality.get(&weak),
+                p.quality.get(&strong),
+                p.quality.get(&weak),
+            ) {
                 s.push(f64::from(qs));
                 w.push(f64::from(qw));
                 sc.push(f64::from(ps - pw));
@@ -80,7 +90,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         if !sc.is_empty() {
             let m = llmgw_eval::evaluate_two_model(&sc, &s, &w)?;
-            line += &format!(" APGR {:.3} CPT50 {:.1} CPT80 {:.1}", m.apgr.unwrap_or(f64::NAN), m.cpt50.unwrap_or(f64::NAN), m.cpt80.unwrap_or(f64::NAN));
+            line += &format!(
+                " APGR {:.3} CPT50 {:.1} CPT80 {:.1}",
+                m.apgr.unwrap_or(f64::NAN),
+                m.cpt50.unwrap_or(f64::NAN),
+                m.cpt80.unwrap_or(f64::NAN)
+            );
             apgrs.push(m.apgr.unwrap_or(f64::NAN));
         }
         let (mut aucs, mut briers) = (Vec::new(), Vec::new());
@@ -109,7 +124,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let _ = std::fs::remove_dir_all(out);
     }
     if !apgrs.is_empty() {
-        println!("mean APGR {:.3}", apgrs.iter().sum::<f64>() / apgrs.len() as f64);
+        println!(
+            "mean APGR {:.3}",
+            apgrs.iter().sum::<f64>() / apgrs.len() as f64
+        );
     }
     Ok(())
 }

@@ -43,6 +43,7 @@ pub type Answer = Result<(Prediction, Vec<f32>)>;
 
 struct Job {
     text: String,
+    embedding: bool,
     reply: oneshot::Sender<Answer>,
 }
 
@@ -75,7 +76,12 @@ pub struct BatchingRouter {
     inner: Arc<Inner>,
 }
 
-fn worker_loop(router: Router, rx: std::sync::mpsc::Receiver<Job>, cfg: BatchConfig, batches: Arc<AtomicUsize>) {
+fn worker_loop(
+    router: Router,
+    rx: std::sync::mpsc::Receiver<Job>,
+    cfg: BatchConfig,
+    batches: Arc<AtomicUsize>,
+) {
     let max_batch = cfg.max_batch.max(1);
     while let Ok(first) = rx.recv() {
         let deadline = Instant::now() + cfg.max_wait;
@@ -92,7 +98,16 @@ fn worker_loop(router: Router, rx: std::sync::mpsc::Receiver<Job>, cfg: BatchCon
         }
         batches.fetch_add(1, Ordering::Relaxed);
         let texts: Vec<&str> = jobs.iter().map(|j| j.text.as_str()).collect();
-        match router.predict_batch_with_embeddings(&texts) {
+        let want = jobs.iter().any(|j| j.embedding);
+        let result = if want {
+            router.predict_batch_with_embeddings(&texts)
+        } else {
+            router.predict_batch(&texts).map(|p| {
+                let n = p.len();
+                (p, vec![Vec::new(); n])
+            })
+        };
+        match result {
             Ok((preds, embs)) => {
                 for ((job, p), e) in jobs.into_iter().zip(preds).zip(embs) {
                     let _ = job.reply.send(Ok((p, e)));
@@ -149,11 +164,16 @@ impl BatchingRouter {
 
     /// Predicts one prompt, batched with concurrent calls.
     pub async fn predict(&self, text: String) -> Result<Prediction> {
-        Ok(self.predict_with_embedding(text).await?.0)
+        Ok(self.submit(text, false).await?.0)
     }
 
-    /// Predicts one prompt and returns its sentence embedding too.
+    /// Predicts one prompt and returns its sentence embedding too (last encoder layer,
+    /// mean-pooled, L2-normalised).
     pub async fn predict_with_embedding(&self, text: String) -> Answer {
+        self.submit(text, true).await
+    }
+
+    async fn submit(&self, text: String, embedding: bool) -> Answer {
         let _permit = self
             .inner
             .permits
@@ -168,13 +188,18 @@ impl BatchingRouter {
                 .tx
                 .lock()
                 .map_err(|_| ClassifierError::Batching("queue lock poisoned".into()))?;
-            let tx = guard
-                .as_ref()
-                .ok_or_else(|| ClassifierError::Batching("the worker thread could not be started".into()))?;
-            tx.send(Job { text, reply })
-                .map_err(|_| ClassifierError::Batching("the worker thread has stopped".into()))?;
+            let tx = guard.as_ref().ok_or_else(|| {
+                ClassifierError::Batching("the worker thread could not be started".into())
+            })?;
+            tx.send(Job {
+                text,
+                embedding,
+                reply,
+            })
+            .map_err(|_| ClassifierError::Batching("the worker thread has stopped".into()))?;
         }
-        rx.await
-            .map_err(|_| ClassifierError::Batching("the worker thread dropped the request".into()))?
+        rx.await.map_err(|_| {
+            ClassifierError::Batching("the worker thread dropped the request".into())
+        })?
     }
 }

@@ -96,9 +96,12 @@ impl Layer {
             .transpose(1, 2)?
             .contiguous()?
             .reshape((b, t, h))?;
-        let attn = self.attn_norm.forward(&(self.attn_out.forward(&ctx)? + xs)?)?;
+        let attn = self
+            .attn_norm
+            .forward(&(self.attn_out.forward(&ctx)? + xs)?)?;
         let inter = self.intermediate.forward(&attn)?.gelu_erf()?;
-        self.out_norm.forward(&(self.output.forward(&inter)? + attn)?)
+        self.out_norm
+            .forward(&(self.output.forward(&inter)? + attn)?)
     }
 }
 
@@ -131,7 +134,12 @@ impl Bert {
     /// Mean-pooled hidden states over the unmasked tokens, for each requested layer
     /// (0 = embedding output, `n` = output of transformer layer `n`), concatenated along
     /// the feature axis. `input_ids` and `mask` are (batch, seq) u32 tensors.
-    pub(crate) fn pooled(&self, input_ids: &Tensor, mask: &Tensor, layers: &[usize]) -> Result<Tensor> {
+    pub(crate) fn pooled(
+        &self,
+        input_ids: &Tensor,
+        mask: &Tensor,
+        layers: &[usize],
+    ) -> Result<Tensor> {
         let maskf = mask.to_dtype(DType::F32)?;
         let bias = ((maskf.ones_like()? - &maskf)? * -1e9f64)?
             .unsqueeze(1)?

@@ -32,7 +32,8 @@ impl EmbeddingCache {
     /// Opens (or creates) the cache file for `encoder_digest` + `spec` under `dir`.
     /// `width` is the length of each stored vector.
     pub fn open(dir: &Path, encoder_digest: &str, spec: &str, width: usize) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| ClassifierError::io(format!("creating {}", dir.display()), e))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| ClassifierError::io(format!("creating {}", dir.display()), e))?;
         let salt = format!("{encoder_digest}\0{spec}\0");
         let file_id = hex::encode(Sha256::digest(salt.as_bytes()));
         let path = dir.join(format!("emb-{}.bin", &file_id[..24]));
@@ -82,9 +83,13 @@ impl EmbeddingCache {
             Err(e) => return Err(ClassifierError::io(ctx(), e)),
         };
         let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(|e| ClassifierError::io(ctx(), e))?;
+        file.read_to_end(&mut bytes)
+            .map_err(|e| ClassifierError::io(ctx(), e))?;
         if bytes.len() < HEADER || &bytes[..8] != MAGIC {
-            return Err(ClassifierError::invalid(ctx(), "not an embedding cache file (delete it to rebuild)"));
+            return Err(ClassifierError::invalid(
+                ctx(),
+                "not an embedding cache file (delete it to rebuild)",
+            ));
         }
         let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
         let width = u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]) as usize;
@@ -119,13 +124,19 @@ impl EmbeddingCache {
             .map_err(|e| ClassifierError::io(ctx(), e))?;
         let mut w = BufWriter::new(file);
         if !exists {
-            w.write_all(MAGIC).map_err(|e| ClassifierError::io(ctx(), e))?;
-            w.write_all(&VERSION.to_le_bytes()).map_err(|e| ClassifierError::io(ctx(), e))?;
-            w.write_all(&(self.width as u32).to_le_bytes()).map_err(|e| ClassifierError::io(ctx(), e))?;
+            w.write_all(MAGIC)
+                .map_err(|e| ClassifierError::io(ctx(), e))?;
+            w.write_all(&VERSION.to_le_bytes())
+                .map_err(|e| ClassifierError::io(ctx(), e))?;
+            w.write_all(&(self.width as u32).to_le_bytes())
+                .map_err(|e| ClassifierError::io(ctx(), e))?;
         }
         for (key, v) in items {
             if v.len() != self.width {
-                return Err(ClassifierError::invalid(ctx(), format!("vector of width {}, expected {}", v.len(), self.width)));
+                return Err(ClassifierError::invalid(
+                    ctx(),
+                    format!("vector of width {}, expected {}", v.len(), self.width),
+                ));
             }
             if self.entries.contains_key(&key) {
                 continue;
@@ -135,7 +146,8 @@ impl EmbeddingCache {
             for x in &v {
                 rec.extend_from_slice(&x.to_le_bytes());
             }
-            w.write_all(&rec).map_err(|e| ClassifierError::io(ctx(), e))?;
+            w.write_all(&rec)
+                .map_err(|e| ClassifierError::io(ctx(), e))?;
             self.entries.insert(key, v);
         }
         w.flush().map_err(|e| ClassifierError::io(ctx(), e))?;
@@ -154,7 +166,8 @@ mod tests {
         let k1 = c.key("hello");
         let k2 = c.key("world");
         assert_ne!(k1, k2);
-        c.insert_many(vec![(k1, vec![1.0, 2.0, 3.0]), (k2, vec![4.0, 5.0, 6.0])]).unwrap();
+        c.insert_many(vec![(k1, vec![1.0, 2.0, 3.0]), (k2, vec![4.0, 5.0, 6.0])])
+            .unwrap();
         let path = c.path().to_path_buf();
         // simulate a crash mid-record
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
@@ -174,7 +187,9 @@ mod tests {
         let mut c = EmbeddingCache::open(dir.path(), "abc", "L6", 3).unwrap();
         let k = c.key("x");
         c.insert_many(vec![(k, vec![1.0, 2.0, 3.0])]).unwrap();
-        let err = EmbeddingCache::open(dir.path(), "abc", "L6", 4).err().unwrap();
+        let err = EmbeddingCache::open(dir.path(), "abc", "L6", 4)
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("delete it to rebuild"), "{err}");
     }
 }

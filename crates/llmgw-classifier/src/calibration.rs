@@ -72,7 +72,10 @@ impl Platt {
                 break;
             }
         }
-        Self { a: a as f32, b: b as f32 }
+        Self {
+            a: a as f32,
+            b: b as f32,
+        }
     }
 }
 
@@ -81,7 +84,12 @@ pub fn brier(probs: &[f32], labels: &[f32]) -> f32 {
     if probs.is_empty() {
         return f32::NAN;
     }
-    probs.iter().zip(labels).map(|(p, y)| (p - y) * (p - y)).sum::<f32>() / probs.len() as f32
+    probs
+        .iter()
+        .zip(labels)
+        .map(|(p, y)| (p - y) * (p - y))
+        .sum::<f32>()
+        / probs.len() as f32
 }
 
 /// Area under the ROC curve, labels ≥ 0.5 counted positive; ties count half. `None` when
@@ -199,7 +207,9 @@ mod tests {
 
     #[test]
     fn brier_auc_and_reliability_by_hand() {
-        assert!((brier(&[1.0, 0.0, 0.5], &[1.0, 1.0, 0.0]) - (0.0 + 1.0 + 0.25) / 3.0).abs() < 1e-6);
+        assert!(
+            (brier(&[1.0, 0.0, 0.5], &[1.0, 1.0, 0.0]) - (0.0 + 1.0 + 0.25) / 3.0).abs() < 1e-6
+        );
         assert_eq!(auc(&[0.1, 0.2, 0.3, 0.4], &[0.0, 0.0, 1.0, 1.0]), Some(1.0));
         assert_eq!(auc(&[0.4, 0.3, 0.2, 0.1], &[0.0, 0.0, 1.0, 1.0]), Some(0.0));
         assert_eq!(auc(&[0.5, 0.5], &[0.0, 1.0]), Some(0.5));

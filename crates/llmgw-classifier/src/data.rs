@@ -29,7 +29,10 @@ pub struct LabelledPrompt {
 fn read_frame(path: &Path) -> Result<DataFrame> {
     let ctx = || format!("reading {}", path.display());
     let file = File::open(path).map_err(|e| ClassifierError::io(ctx(), e))?;
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default();
     let df = if ext.eq_ignore_ascii_case("parquet") {
         ParquetReader::new(file).finish()
     } else {
@@ -45,19 +48,22 @@ fn string_column(df: &DataFrame, name: &str, path: &Path) -> Result<Option<Vec<O
     let Ok(col) = df.column(name) else {
         return Ok(None);
     };
-    let s = col
-        .cast(&DataType::String)
-        .map_err(|e| ClassifierError::invalid(path.display().to_string(), format!("column `{name}`: {e}")))?;
-    let ca = s
-        .str()
-        .map_err(|e| ClassifierError::invalid(path.display().to_string(), format!("column `{name}`: {e}")))?;
+    let s = col.cast(&DataType::String).map_err(|e| {
+        ClassifierError::invalid(path.display().to_string(), format!("column `{name}`: {e}"))
+    })?;
+    let ca = s.str().map_err(|e| {
+        ClassifierError::invalid(path.display().to_string(), format!("column `{name}`: {e}"))
+    })?;
     Ok(Some(ca.iter().map(|v| v.map(str::to_string)).collect()))
 }
 
 fn float_values(s: &Series, path: &Path) -> Result<Vec<Option<f64>>> {
-    let s = s
-        .cast(&DataType::Float64)
-        .map_err(|e| ClassifierError::invalid(path.display().to_string(), format!("quality `{}`: {e}", s.name())))?;
+    let s = s.cast(&DataType::Float64).map_err(|e| {
+        ClassifierError::invalid(
+            path.display().to_string(),
+            format!("quality `{}`: {e}", s.name()),
+        )
+    })?;
     let ca = s
         .f64()
         .map_err(|e| ClassifierError::invalid(path.display().to_string(), e.to_string()))?;
@@ -69,12 +75,17 @@ fn quality_column(df: &DataFrame, path: &Path) -> Result<Vec<BTreeMap<String, f3
     let Ok(col) = df.column("quality") else {
         return Ok(out);
     };
-    let bad = |m: String| ClassifierError::invalid(format!("{}: column `quality`", path.display()), m);
+    let bad =
+        |m: String| ClassifierError::invalid(format!("{}: column `quality`", path.display()), m);
     let series = col.as_materialized_series();
     match series.dtype() {
         DataType::Struct(_) => {
             let st = series.struct_().map_err(|e| bad(e.to_string()))?;
-            let validity: Vec<bool> = series.is_not_null().iter().map(|v| v.unwrap_or(false)).collect();
+            let validity: Vec<bool> = series
+                .is_not_null()
+                .iter()
+                .map(|v| v.unwrap_or(false))
+                .collect();
             for field in st.fields_as_series() {
                 let name = field.name().to_string();
                 for (i, v) in float_values(&field, path)?.into_iter().enumerate() {
@@ -103,11 +114,18 @@ fn quality_column(df: &DataFrame, path: &Path) -> Result<Vec<BTreeMap<String, f3
             }
         }
         DataType::Null => {}
-        other => return Err(bad(format!("expected a struct of model → quality, found {other}"))),
+        other => {
+            return Err(bad(format!(
+                "expected a struct of model → quality, found {other}"
+            )))
+        }
     }
     for (i, q) in out.iter().enumerate() {
         if let Some((m, v)) = q.iter().find(|(_, v)| !(0.0..=1.0).contains(*v)) {
-            return Err(bad(format!("row {}: quality of `{m}` is {v}, outside [0, 1]", i + 1)));
+            return Err(bad(format!(
+                "row {}: quality of `{m}` is {v}, outside [0, 1]",
+                i + 1
+            )));
         }
     }
     Ok(out)
@@ -117,8 +135,9 @@ fn quality_column(df: &DataFrame, path: &Path) -> Result<Vec<BTreeMap<String, f3
 pub fn read_labelled(path: &Path) -> Result<Vec<LabelledPrompt>> {
     let df = read_frame(path)?;
     let need = |name: &str| -> Result<Vec<Option<String>>> {
-        string_column(&df, name, path)?
-            .ok_or_else(|| ClassifierError::invalid(path.display().to_string(), format!("no `{name}` column")))
+        string_column(&df, name, path)?.ok_or_else(|| {
+            ClassifierError::invalid(path.display().to_string(), format!("no `{name}` column"))
+        })
     };
     let ids = need("id")?;
     let prompts = need("prompt")?;
@@ -134,7 +153,10 @@ pub fn read_labelled(path: &Path) -> Result<Vec<LabelledPrompt>> {
         };
         out.push(LabelledPrompt {
             id,
-            source: sources.as_ref().and_then(|s| s[i].clone()).unwrap_or_default(),
+            source: sources
+                .as_ref()
+                .and_then(|s| s[i].clone())
+                .unwrap_or_default(),
             prompt,
             quality: quality[i].clone(),
         });
@@ -178,14 +200,24 @@ mod tests {
     fn parquet_roundtrip_and_bad_values() {
         let dir = tempfile::tempdir().unwrap();
         let j = dir.path().join("a.jsonl");
-        std::fs::write(&j, "{\"id\":\"1\",\"prompt\":\"hi\",\"quality\":{\"a\":1.0,\"b\":null}}\n").unwrap();
+        std::fs::write(
+            &j,
+            "{\"id\":\"1\",\"prompt\":\"hi\",\"quality\":{\"a\":1.0,\"b\":null}}\n",
+        )
+        .unwrap();
         let mut df = read_frame(&j).unwrap();
         let pq = dir.path().join("a.parquet");
-        ParquetWriter::new(File::create(&pq).unwrap()).finish(&mut df).unwrap();
+        ParquetWriter::new(File::create(&pq).unwrap())
+            .finish(&mut df)
+            .unwrap();
         let rows = read_labelled(&pq).unwrap();
         assert_eq!(rows[0].quality, BTreeMap::from([("a".to_string(), 1.0)]));
 
-        std::fs::write(&j, "{\"id\":\"1\",\"prompt\":\"hi\",\"quality\":{\"a\":3.0}}\n").unwrap();
+        std::fs::write(
+            &j,
+            "{\"id\":\"1\",\"prompt\":\"hi\",\"quality\":{\"a\":3.0}}\n",
+        )
+        .unwrap();
         let err = read_labelled(&j).unwrap_err().to_string();
         assert!(err.contains("outside [0, 1]"), "{err}");
         std::fs::write(&j, "{\"id\":\"1\",\"text\":\"hi\"}\n").unwrap();

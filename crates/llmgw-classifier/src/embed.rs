@@ -30,11 +30,26 @@ pub fn embed_with_cache(
     };
     let mut caches = layers
         .iter()
-        .map(|l| EmbeddingCache::open(dir, encoder.digest(), &format!("mean-pool-layer-{l}"), hidden))
+        .map(|l| {
+            EmbeddingCache::open(
+                dir,
+                encoder.digest(),
+                &format!("mean-pool-layer-{l}"),
+                hidden,
+            )
+        })
         .collect::<Result<Vec<_>>>()?;
-    let keys: Vec<Vec<_>> = caches.iter().map(|c| texts.iter().map(|t| c.key(t)).collect()).collect();
+    let keys: Vec<Vec<_>> = caches
+        .iter()
+        .map(|c| texts.iter().map(|t| c.key(t)).collect())
+        .collect();
     let mut missing: Vec<usize> = (0..texts.len())
-        .filter(|&i| caches.iter().zip(&keys).any(|(c, k)| c.get(&k[i]).is_none()))
+        .filter(|&i| {
+            caches
+                .iter()
+                .zip(&keys)
+                .any(|(c, k)| c.get(&k[i]).is_none())
+        })
         .collect();
     // identical texts are embedded once
     missing.sort_by(|&a, &b| texts[a].cmp(texts[b]));

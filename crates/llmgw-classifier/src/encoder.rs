@@ -62,7 +62,8 @@ pub fn encoder_digest(dir: &Path) -> Result<String> {
     let mut h = Sha256::new();
     for name in ENCODER_FILES {
         let path = dir.join(name);
-        let bytes = std::fs::read(&path).map_err(|e| ClassifierError::io(format!("reading {}", path.display()), e))?;
+        let bytes = std::fs::read(&path)
+            .map_err(|e| ClassifierError::io(format!("reading {}", path.display()), e))?;
         h.update((bytes.len() as u64).to_le_bytes());
         h.update(&bytes);
     }
@@ -80,7 +81,10 @@ pub fn check_encoder_dir(dir: &Path) -> Result<()> {
     for name in ENCODER_FILES {
         let path = dir.join(name);
         if !path.is_file() {
-            return Err(ClassifierError::MissingFile { what: "encoder", path });
+            return Err(ClassifierError::MissingFile {
+                what: "encoder",
+                path,
+            });
         }
     }
     Ok(())
@@ -93,14 +97,23 @@ impl Encoder {
         check_encoder_dir(dir)?;
         let read = |name: &str| -> Result<Vec<u8>> {
             let path = dir.join(name);
-            std::fs::read(&path).map_err(|e| ClassifierError::io(format!("reading {}", path.display()), e))
+            std::fs::read(&path)
+                .map_err(|e| ClassifierError::io(format!("reading {}", path.display()), e))
         };
         let config_bytes = read("config.json")?;
-        let config: Config = serde_json::from_slice(&config_bytes)
-            .map_err(|e| ClassifierError::invalid(format!("{}", dir.join("config.json").display()), e.to_string()))?;
+        let config: Config = serde_json::from_slice(&config_bytes).map_err(|e| {
+            ClassifierError::invalid(
+                format!("{}", dir.join("config.json").display()),
+                e.to_string(),
+            )
+        })?;
         let tokenizer_bytes = read("tokenizer.json")?;
-        let mut tokenizer = Tokenizer::from_bytes(&tokenizer_bytes)
-            .map_err(|e| ClassifierError::invalid(format!("{}", dir.join("tokenizer.json").display()), e.to_string()))?;
+        let mut tokenizer = Tokenizer::from_bytes(&tokenizer_bytes).map_err(|e| {
+            ClassifierError::invalid(
+                format!("{}", dir.join("tokenizer.json").display()),
+                e.to_string(),
+            )
+        })?;
         tokenizer.with_padding(None);
         tokenizer
             .with_truncation(None)
@@ -200,7 +213,10 @@ impl Encoder {
 
     /// Tokenizes and embeds prompts (see [`Encoder::embed_tokenized`]).
     pub fn embed(&self, texts: &[&str], layers: &[usize]) -> Result<Vec<Vec<f32>>> {
-        let toks = texts.iter().map(|t| self.tokenize(t)).collect::<Result<Vec<_>>>()?;
+        let toks = texts
+            .iter()
+            .map(|t| self.tokenize(t))
+            .collect::<Result<Vec<_>>>()?;
         let refs: Vec<&Tokenized> = toks.iter().collect();
         self.embed_tokenized(&refs, layers)
     }

@@ -106,9 +106,17 @@ pub fn structure(text: &str, tokens: usize) -> Vec<f32> {
     let chars = text.chars().count().max(1) as f32;
     let count = |f: &dyn Fn(char) -> bool| text.chars().filter(|&c| f(c)).count() as f32;
     let lower = text.to_lowercase();
-    let code = ["```", "def ", "#include", "return ", "function ", "=>", "};"]
-        .iter()
-        .any(|m| text.contains(m));
+    let code = [
+        "```",
+        "def ",
+        "#include",
+        "return ",
+        "function ",
+        "=>",
+        "};",
+    ]
+    .iter()
+    .any(|m| text.contains(m));
     let options = text
         .lines()
         .filter(|l| {
@@ -130,8 +138,14 @@ pub fn structure(text: &str, tokens: usize) -> Vec<f32> {
         f32::from(u8::from(code)),
         options,
         count(&|c| c == '?'),
-        f32::from(u8::from(has_word(&lower, &["calculate", "compute", "solve", "find"]))),
-        f32::from(u8::from(has_word(&lower, &["which", "what", "who", "when", "where", "why", "how"]))),
+        f32::from(u8::from(has_word(
+            &lower,
+            &["calculate", "compute", "solve", "find"],
+        ))),
+        f32::from(u8::from(has_word(
+            &lower,
+            &["which", "what", "who", "when", "where", "why", "how"],
+        ))),
         (tokens as f32).ln_1p(),
     ]
 }
@@ -148,7 +162,10 @@ mod tests {
 
     #[test]
     fn words_split_symbols_and_lowercase() {
-        assert_eq!(words("What's 2+2?"), vec!["what", "'", "s", "2", "+", "2", "?"]);
+        assert_eq!(
+            words("What's 2+2?"),
+            vec!["what", "'", "s", "2", "+", "2", "?"]
+        );
     }
 
     #[test]

@@ -20,23 +20,31 @@ pub fn is_repo_id(s: &str) -> bool {
     let parts: Vec<&str> = s.split('/').collect();
     parts.len() == 2
         && parts.iter().all(|p| {
-            !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) && *p != ".." && *p != "."
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                && *p != ".."
+                && *p != "."
         })
         && !Path::new(s).exists()
 }
 
 /// Whether the environment asks for offline operation.
 pub fn offline_from_env() -> bool {
-    std::env::var(OFFLINE_ENV).is_ok_and(|v| matches!(v.trim(), "1" | "true" | "TRUE" | "yes" | "on"))
+    std::env::var(OFFLINE_ENV)
+        .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "TRUE" | "yes" | "on"))
 }
 
 /// Resolves `repo` to a folder holding the encoder files: from the hf-hub cache (`cache`
 /// or hf-hub's default), downloading them when not cached and `offline` is false.
 /// Offline and not cached, the error names the local folder to fill instead.
 pub fn resolve(repo: &str, cache: Option<&Path>, offline: bool) -> Result<PathBuf> {
-    let (owner, name) = repo
-        .split_once('/')
-        .ok_or_else(|| ClassifierError::invalid("encoder id", format!("`{repo}` is not of the form owner/name")))?;
+    let (owner, name) = repo.split_once('/').ok_or_else(|| {
+        ClassifierError::invalid(
+            "encoder id",
+            format!("`{repo}` is not of the form owner/name"),
+        )
+    })?;
     let (owner, name, repo_s) = (owner.to_string(), name.to_string(), repo.to_string());
     let cache = cache.map(Path::to_path_buf);
     // hf-hub is async; run it on a private runtime in its own thread so this works both from
@@ -49,10 +57,21 @@ pub fn resolve(repo: &str, cache: Option<&Path>, offline: bool) -> Result<PathBu
         rt.block_on(fetch(&repo_s, &owner, &name, cache, offline))
     })
     .join();
-    joined.map_err(|_| ClassifierError::invalid("encoder download", "the download thread stopped unexpectedly"))?
+    joined.map_err(|_| {
+        ClassifierError::invalid(
+            "encoder download",
+            "the download thread stopped unexpectedly",
+        )
+    })?
 }
 
-async fn fetch(repo: &str, owner: &str, name: &str, cache: Option<PathBuf>, offline: bool) -> Result<PathBuf> {
+async fn fetch(
+    repo: &str,
+    owner: &str,
+    name: &str,
+    cache: Option<PathBuf>,
+    offline: bool,
+) -> Result<PathBuf> {
     let mut builder = hf_hub::HFClient::builder();
     if let Some(c) = &cache {
         builder = builder.cache_dir(c.clone());
@@ -70,7 +89,12 @@ async fn fetch(repo: &str, owner: &str, name: &str, cache: Option<PathBuf>, offl
     let model = client.model(owner, name);
     let mut folder: Option<PathBuf> = None;
     for file in ENCODER_FILES {
-        let cached = model.download_file().filename(file).local_files_only(true).send().await;
+        let cached = model
+            .download_file()
+            .filename(file)
+            .local_files_only(true)
+            .send()
+            .await;
         let path = match cached {
             Ok(p) => p,
             Err(_) if !offline => model
@@ -86,13 +110,18 @@ async fn fetch(repo: &str, owner: &str, name: &str, cache: Option<PathBuf>, offl
                 ))
             }
         };
-        let parent = path
-            .parent()
-            .map(Path::to_path_buf)
-            .ok_or_else(|| unavailable(cache_dir.clone(), format!("{file}: cached path has no folder")))?;
+        let parent = path.parent().map(Path::to_path_buf).ok_or_else(|| {
+            unavailable(
+                cache_dir.clone(),
+                format!("{file}: cached path has no folder"),
+            )
+        })?;
         match &folder {
             Some(f) if *f != parent => {
-                return Err(unavailable(cache_dir, "cached files are in different snapshots".into()));
+                return Err(unavailable(
+                    cache_dir,
+                    "cached files are in different snapshots".into(),
+                ));
             }
             _ => folder = Some(parent),
         }
@@ -107,9 +136,17 @@ mod tests {
     #[test]
     fn offline_and_not_cached_names_the_folder_to_fill() {
         let cache = tempfile::tempdir().unwrap();
-        let err = resolve("sentence-transformers/all-MiniLM-L6-v2", Some(cache.path()), true).unwrap_err();
+        let err = resolve(
+            "sentence-transformers/all-MiniLM-L6-v2",
+            Some(cache.path()),
+            true,
+        )
+        .unwrap_err();
         let msg = err.to_string();
-        assert!(matches!(err, ClassifierError::EncoderUnavailable { .. }), "{msg}");
+        assert!(
+            matches!(err, ClassifierError::EncoderUnavailable { .. }),
+            "{msg}"
+        );
         assert!(msg.contains("models/encoder/all-MiniLM-L6-v2"), "{msg}");
         assert!(msg.contains(&cache.path().display().to_string()), "{msg}");
         assert!(msg.contains("config.json"), "{msg}");

@@ -10,8 +10,8 @@
 
 #![warn(missing_docs)]
 
-mod bert;
 pub mod batching;
+mod bert;
 pub mod cache;
 pub mod calibration;
 pub mod data;

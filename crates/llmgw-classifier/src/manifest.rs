@@ -32,7 +32,7 @@ pub struct EncoderRef {
 pub struct FeatureSpec {
     /// Encoder layers mean-pooled (0 = token embeddings).
     pub layers: Vec<usize>,
-    /// Buckets of the hashed n-gram features.
+    /// Buckets of the hashed n-gram features (0: the router uses none).
     pub ngram_dim: usize,
     /// Names of the structure features, in order.
     pub structure: Vec<String>,
@@ -147,15 +147,22 @@ impl Manifest {
     pub fn read(dir: &Path) -> Result<Self> {
         let path = dir.join(MANIFEST_FILE);
         if !path.is_file() {
-            return Err(ClassifierError::MissingFile { what: "router", path });
+            return Err(ClassifierError::MissingFile {
+                what: "router",
+                path,
+            });
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| ClassifierError::io(format!("reading {}", path.display()), e))?;
-        let m: Manifest =
-            serde_json::from_str(&text).map_err(|e| ClassifierError::invalid(path.display().to_string(), e.to_string()))?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| ClassifierError::io(format!("reading {}", path.display()), e))?;
+        let m: Manifest = serde_json::from_str(&text)
+            .map_err(|e| ClassifierError::invalid(path.display().to_string(), e.to_string()))?;
         if m.format_version != FORMAT_VERSION {
             return Err(ClassifierError::invalid(
                 path.display().to_string(),
-                format!("format_version {} (this build reads {FORMAT_VERSION})", m.format_version),
+                format!(
+                    "format_version {} (this build reads {FORMAT_VERSION})",
+                    m.format_version
+                ),
             ));
         }
         Ok(m)
@@ -164,7 +171,9 @@ impl Manifest {
     /// Writes `dir/manifest.json` (pretty-printed).
     pub fn write(&self, dir: &Path) -> Result<()> {
         let path = dir.join(MANIFEST_FILE);
-        let text = serde_json::to_string_pretty(self).map_err(|e| ClassifierError::invalid("manifest", e.to_string()))?;
-        std::fs::write(&path, text + "\n").map_err(|e| ClassifierError::io(format!("writing {}", path.display()), e))
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| ClassifierError::invalid("manifest", e.to_string()))?;
+        std::fs::write(&path, text + "\n")
+            .map_err(|e| ClassifierError::io(format!("writing {}", path.display()), e))
     }
 }

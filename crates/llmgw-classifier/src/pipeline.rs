@@ -14,7 +14,7 @@ use crate::text::{HEAD_TOKENS, MAX_TOKENS, TAIL_TOKENS};
 pub fn default_spec(num_layers: usize) -> FeatureSpec {
     FeatureSpec {
         layers: vec![num_layers / 2],
-        ngram_dim: 1 << 13,
+        ngram_dim: 0,
         structure: STRUCT_NAMES.iter().map(|s| s.to_string()).collect(),
         max_tokens: MAX_TOKENS,
         head_tokens: HEAD_TOKENS,
@@ -37,8 +37,17 @@ pub struct Features {
     pub rows: usize,
 }
 
-fn append_text_features(spec: &FeatureSpec, text: &str, tokens: usize, dense: &mut Vec<f32>, ngrams: &mut [f32]) {
+fn append_text_features(
+    spec: &FeatureSpec,
+    text: &str,
+    tokens: usize,
+    dense: &mut Vec<f32>,
+    ngrams: &mut [f32],
+) {
     dense.extend(structure(text, tokens));
+    if spec.ngram_dim == 0 {
+        return;
+    }
     for (i, v) in hashed_ngrams(text, spec.ngram_dim) {
         ngrams[i as usize] = v;
     }
@@ -58,7 +67,13 @@ pub fn featurize_cached(
     for (i, (text, e)) in texts.iter().zip(emb).enumerate() {
         let tokens = encoder.tokenize(text)?.full_len;
         dense.extend(e);
-        append_text_features(spec, text, tokens, &mut dense, &mut ngrams[i * spec.ngram_dim..(i + 1) * spec.ngram_dim]);
+        append_text_features(
+            spec,
+            text,
+            tokens,
+            &mut dense,
+            &mut ngrams[i * spec.ngram_dim..(i + 1) * spec.ngram_dim],
+        );
     }
     Ok(Features {
         dense,
@@ -67,30 +82,48 @@ pub fn featurize_cached(
     })
 }
 
-/// Features of prompts at inference (no cache), plus each prompt's sentence embedding: the
-/// last layer mean-pooled and L2-normalised (as sentence-transformers computes it).
-pub fn featurize_with_embeddings(encoder: &Encoder, spec: &FeatureSpec, texts: &[&str]) -> Result<(Features, Vec<Vec<f32>>)> {
+/// Features of prompts at inference (no cache) and, when `sentence` is true, each prompt's
+/// sentence embedding: the last layer mean-pooled and L2-normalised (as sentence-transformers
+/// computes it; empty vectors otherwise). Without sentence embeddings the encoder stops at
+/// the deepest layer the features use, which is faster.
+pub fn featurize_with_embeddings(
+    encoder: &Encoder,
+    spec: &FeatureSpec,
+    texts: &[&str],
+    sentence: bool,
+) -> Result<(Features, Vec<Vec<f32>>)> {
     let last = encoder.num_layers();
     let mut layers = spec.layers.clone();
-    let extra = !layers.contains(&last);
-    if extra {
+    if sentence && !layers.contains(&last) {
         layers.push(last);
     }
-    let toks = texts.iter().map(|t| encoder.tokenize(t)).collect::<Result<Vec<_>>>()?;
+    let toks = texts
+        .iter()
+        .map(|t| encoder.tokenize(t))
+        .collect::<Result<Vec<_>>>()?;
     let refs: Vec<_> = toks.iter().collect();
     let pooled = encoder.embed_tokenized(&refs, &layers)?;
     let hidden = encoder.hidden_size();
-    let last_pos = layers.iter().position(|&l| l == last).unwrap_or(0);
+    let last_pos = layers.iter().position(|&l| l == last);
     let mut dense = Vec::with_capacity(texts.len() * dense_dim(spec, hidden));
     let mut ngrams = vec![0f32; texts.len() * spec.ngram_dim];
-    let mut sentence = Vec::with_capacity(texts.len());
+    let mut sentences = Vec::with_capacity(texts.len());
     for (i, ((text, tok), p)) in texts.iter().zip(&toks).zip(pooled).enumerate() {
         dense.extend_from_slice(&p[..spec.layers.len() * hidden]);
-        append_text_features(spec, text, tok.full_len, &mut dense, &mut ngrams[i * spec.ngram_dim..(i + 1) * spec.ngram_dim]);
-        let mut s = p[last_pos * hidden..(last_pos + 1) * hidden].to_vec();
+        append_text_features(
+            spec,
+            text,
+            tok.full_len,
+            &mut dense,
+            &mut ngrams[i * spec.ngram_dim..(i + 1) * spec.ngram_dim],
+        );
+        let mut s = match (sentence, last_pos) {
+            (true, Some(pos)) => p[pos * hidden..(pos + 1) * hidden].to_vec(),
+            _ => Vec::new(),
+        };
         let norm = s.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
         s.iter_mut().for_each(|x| *x /= norm);
-        sentence.push(s);
+        sentences.push(s);
     }
     Ok((
         Features {
@@ -98,6 +131,6 @@ pub fn featurize_with_embeddings(encoder: &Encoder, spec: &FeatureSpec, texts: &
             ngrams,
             rows: texts.len(),
         },
-        sentence,
+        sentences,
     ))
 }

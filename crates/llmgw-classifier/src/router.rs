@@ -102,15 +102,20 @@ impl Router {
             ));
         }
         let weights_path = dir.join(WEIGHTS_FILE);
-        let tensors: HashMap<String, Tensor> = candle_core::safetensors::load(&weights_path, &Device::Cpu)
-            .map_err(|e| ClassifierError::invalid(weights_path.display().to_string(), e.to_string()))?;
+        let tensors: HashMap<String, Tensor> =
+            candle_core::safetensors::load(&weights_path, &Device::Cpu).map_err(|e| {
+                ClassifierError::invalid(weights_path.display().to_string(), e.to_string())
+            })?;
         let get = |name: &str| -> Result<Tensor> {
-            tensors
-                .get(name)
-                .cloned()
-                .ok_or_else(|| ClassifierError::invalid(weights_path.display().to_string(), format!("no tensor `{name}`")))
+            tensors.get(name).cloned().ok_or_else(|| {
+                ClassifierError::invalid(
+                    weights_path.display().to_string(),
+                    format!("no tensor `{name}`"),
+                )
+            })
         };
-        let heads = QualityHeads::from_tensors(get, manifest.ensemble)?;
+        let heads =
+            QualityHeads::from_tensors(get, manifest.ensemble, manifest.features.ngram_dim)?;
         let mean: Vec<f32> = get("dense_mean")?.to_vec1()?;
         let std: Vec<f32> = get("dense_std")?.to_vec1()?;
         let dd = crate::pipeline::dense_dim(&manifest.features, encoder.hidden_size());
@@ -157,17 +162,25 @@ impl Router {
 
     /// Predictions for a batch of prompts.
     pub fn predict_batch(&self, prompts: &[&str]) -> Result<Vec<Prediction>> {
-        Ok(self.predict_batch_with_embeddings(prompts)?.0)
+        Ok(self.run(prompts, false)?.0)
     }
 
     /// Predictions plus each prompt's sentence embedding (last encoder layer, mean-pooled,
     /// L2-normalised), computed in the same pass so callers such as a semantic cache need
     /// not embed twice.
-    pub fn predict_batch_with_embeddings(&self, prompts: &[&str]) -> Result<(Vec<Prediction>, Vec<Vec<f32>>)> {
+    pub fn predict_batch_with_embeddings(
+        &self,
+        prompts: &[&str],
+    ) -> Result<(Vec<Prediction>, Vec<Vec<f32>>)> {
+        self.run(prompts, true)
+    }
+
+    fn run(&self, prompts: &[&str], sentence: bool) -> Result<(Vec<Prediction>, Vec<Vec<f32>>)> {
         if prompts.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }
-        let (feats, sentence) = featurize_with_embeddings(&self.encoder, &self.manifest.features, prompts)?;
+        let (feats, sentence) =
+            featurize_with_embeddings(&self.encoder, &self.manifest.features, prompts, sentence)?;
         let logits = self.logits(&feats.dense, &feats.ngrams, feats.rows)?;
         let models = &self.manifest.models;
         let preds = logits
@@ -181,7 +194,10 @@ impl Router {
     /// built from the embedding cache.
     pub fn predict_features(&self, feats: &crate::pipeline::Features) -> Result<Vec<Prediction>> {
         let logits = self.logits(&feats.dense, &feats.ngrams, feats.rows)?;
-        Ok(logits.chunks(self.manifest.models.len()).map(|row| self.prediction(row)).collect())
+        Ok(logits
+            .chunks(self.manifest.models.len())
+            .map(|row| self.prediction(row))
+            .collect())
     }
 
     /// Raw (uncalibrated) ensemble logits, rows × models, of unstandardized features.
@@ -193,8 +209,17 @@ impl Router {
             .map(|(i, x)| (x - self.mean[i % dd]) / self.std[i % dd])
             .collect();
         let d = Tensor::from_vec(std_dense, (rows, dd), &Device::Cpu)?;
-        let n = Tensor::from_slice(ngrams, (rows, self.manifest.features.ngram_dim), &Device::Cpu)?;
-        Ok(self.heads.logits(&d, &n)?.flatten_all()?.to_vec1()?)
+        let nd = self.manifest.features.ngram_dim;
+        let n = if nd > 0 {
+            Some(Tensor::from_slice(ngrams, (rows, nd), &Device::Cpu)?)
+        } else {
+            None
+        };
+        Ok(self
+            .heads
+            .logits(&d, n.as_ref())?
+            .flatten_all()?
+            .to_vec1()?)
     }
 
     /// Calibrated prediction from one row of raw logits.
@@ -205,7 +230,12 @@ impl Router {
             .iter()
             .zip(row)
             .map(|(m, &z)| {
-                let cal = self.manifest.calibration.get(m).copied().unwrap_or_default();
+                let cal = self
+                    .manifest
+                    .calibration
+                    .get(m)
+                    .copied()
+                    .unwrap_or_default();
                 (m.clone(), cal.apply(z))
             })
             .collect();

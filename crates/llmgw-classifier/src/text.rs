@@ -71,7 +71,10 @@ mod tests {
 
     #[test]
     fn single_user_turn_is_routed_as_is() {
-        assert_eq!(routing_text(&[("system", "be brief"), ("user", "What is 2+2?")]), "What is 2+2?");
+        assert_eq!(
+            routing_text(&[("system", "be brief"), ("user", "What is 2+2?")]),
+            "What is 2+2?"
+        );
     }
 
     #[test]
@@ -92,7 +95,10 @@ mod tests {
 
     #[test]
     fn no_user_turn_falls_back_to_last_non_empty_turn() {
-        assert_eq!(routing_text(&[("system", "sys"), ("assistant", "hi"), ("tool", " ")]), "hi");
+        assert_eq!(
+            routing_text(&[("system", "sys"), ("assistant", "hi"), ("tool", " ")]),
+            "hi"
+        );
         assert_eq!(routing_text(&[]), "");
     }
 

@@ -16,13 +16,14 @@ use crate::encoder::Encoder;
 use crate::error::{ClassifierError, Result};
 use crate::head::{train_heads, HeadConfig, HeadData};
 use crate::manifest::{
-    DataFile, EncoderRef, FeatureSpec, Manifest, Metrics, ModelMetrics, PairMetrics, TrainingInfo, FORMAT_VERSION,
-    WEIGHTS_FILE,
+    DataFile, EncoderRef, FeatureSpec, Manifest, Metrics, ModelMetrics, PairMetrics, TrainingInfo,
+    FORMAT_VERSION, WEIGHTS_FILE,
 };
 use crate::pipeline::{default_spec, featurize_cached};
 
 /// The difficulty rule written in manifests.
-pub const DIFFICULTY_RULE: &str = "1 - mean calibrated predicted quality over the router's profiles";
+pub const DIFFICULTY_RULE: &str =
+    "1 - mean calibrated predicted quality over the router's profiles";
 
 /// Options of a training run.
 #[derive(Debug, Clone)]
@@ -62,7 +63,8 @@ pub struct Quiet;
 impl TrainProgress for Quiet {}
 
 fn sha256_file(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| ClassifierError::io(format!("reading {}", path.display()), e))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| ClassifierError::io(format!("reading {}", path.display()), e))?;
     Ok(hex::encode(Sha256::digest(&bytes)))
 }
 
@@ -144,16 +146,29 @@ pub fn train(opts: &TrainOptions, progress: &mut dyn TrainProgress) -> Result<Ma
 
     // 2. features
     let encoder = Encoder::load_dir(&opts.encoder_dir)?;
-    let spec = opts.features.clone().unwrap_or_else(|| default_spec(encoder.num_layers()));
+    let spec = opts
+        .features
+        .clone()
+        .unwrap_or_else(|| default_spec(encoder.num_layers()));
+    if spec.layers.is_empty() || spec.layers.iter().any(|&l| l > encoder.num_layers()) {
+        return Err(ClassifierError::Training(format!(
+            "feature layers {:?}: the encoder has layers 0..={}",
+            spec.layers,
+            encoder.num_layers()
+        )));
+    }
     let texts: Vec<&str> = prompts.iter().map(|p| p.prompt.as_str()).collect();
     let total = texts.len();
-    let feats = featurize_cached(&encoder, &spec, &texts, opts.cache_dir.as_deref(), |d| progress.embedding(d, total))?;
+    let feats = featurize_cached(&encoder, &spec, &texts, opts.cache_dir.as_deref(), |d| {
+        progress.embedding(d, total)
+    })?;
     let dd = feats.dense.len() / feats.rows;
 
     // 3. split
     let mut order: Vec<usize> = (0..prompts.len()).collect();
     order.shuffle(&mut StdRng::seed_from_u64(opts.seed));
-    let n_val = ((prompts.len() as f32 * opts.validation_fraction).ceil() as usize).clamp(2, prompts.len() - 2);
+    let n_val = ((prompts.len() as f32 * opts.validation_fraction).ceil() as usize)
+        .clamp(2, prompts.len() - 2);
     let (val_idx, train_idx) = order.split_at(n_val);
     let mut train_idx = train_idx.to_vec();
     let mut val_idx = val_idx.to_vec();
@@ -204,6 +219,9 @@ pub fn train(opts: &TrainOptions, progress: &mut dyn TrainProgress) -> Result<Ma
         labels: &ty,
         mask: &tm,
         rows: train_idx.len(),
+        dense_dim: dd,
+        ngram_dim: nd,
+        models: nm,
     };
     let val_data = HeadData {
         dense: &vd,
@@ -211,28 +229,48 @@ pub fn train(opts: &TrainOptions, progress: &mut dyn TrainProgress) -> Result<Ma
         labels: &vy,
         mask: &vm,
         rows: val_idx.len(),
+        dense_dim: dd,
+        ngram_dim: nd,
+        models: nm,
     };
-    let heads = train_heads(&opts.head, dd, nd, nm, &train_data, &val_data, opts.seed, &mut |m, e, l| {
-        progress.epoch(m, e, l)
-    })?;
+    let heads = train_heads(
+        &opts.head,
+        &train_data,
+        &val_data,
+        opts.seed,
+        &mut |m, e, l| progress.epoch(m, e, l),
+    )?;
 
     // 6. calibration and metrics on the validation split
+    let vn_t = if nd > 0 {
+        Some(Tensor::from_slice(&vn, (val_idx.len(), nd), &Device::Cpu)?)
+    } else {
+        None
+    };
     let vlogits: Vec<f32> = heads
         .logits(
             &Tensor::from_slice(&vd, (val_idx.len(), dd), &Device::Cpu)?,
-            &Tensor::from_slice(&vn, (val_idx.len(), nd), &Device::Cpu)?,
+            vn_t.as_ref(),
         )?
         .flatten_all()?
         .to_vec1()?;
-    let (calibration, metrics_models, cal_probs) = calibrate(&models, &vlogits, &vy, &vm, val_idx.len());
+    let (calibration, metrics_models, cal_probs) =
+        calibrate(&models, &vlogits, &vy, &vm, val_idx.len());
     let val_prompts: Vec<&LabelledPrompt> = val_idx.iter().map(|&i| &prompts[i]).collect();
     let pairs = pair_metrics(&models, &val_prompts, &cal_probs);
 
     // 7. write
-    std::fs::create_dir_all(&opts.out).map_err(|e| ClassifierError::io(format!("creating {}", opts.out.display()), e))?;
+    std::fs::create_dir_all(&opts.out)
+        .map_err(|e| ClassifierError::io(format!("creating {}", opts.out.display()), e))?;
     let mut tensors: HashMap<String, Tensor> = heads.tensors().into_iter().collect();
-    tensors.insert("dense_mean".into(), Tensor::from_slice(&mean, dd, &Device::Cpu)?);
-    tensors.insert("dense_std".into(), Tensor::from_slice(&std, dd, &Device::Cpu)?);
+    tensors.insert(
+        "dense_mean".into(),
+        Tensor::from_slice(&mean, dd, &Device::Cpu)?,
+    );
+    tensors.insert(
+        "dense_std".into(),
+        Tensor::from_slice(&std, dd, &Device::Cpu)?,
+    );
     let wpath = opts.out.join(WEIGHTS_FILE);
     candle_core::safetensors::save(&tensors, &wpath)?;
     let manifest = Manifest {
@@ -274,7 +312,11 @@ fn calibrate(
     labels: &[f32],
     mask: &[f32],
     rows: usize,
-) -> (BTreeMap<String, Platt>, BTreeMap<String, ModelMetrics>, Vec<f32>) {
+) -> (
+    BTreeMap<String, Platt>,
+    BTreeMap<String, ModelMetrics>,
+    Vec<f32>,
+) {
     let nm = models.len();
     let mut cal = BTreeMap::new();
     let mut metrics = BTreeMap::new();
@@ -324,15 +366,13 @@ fn calibrate(
 /// RouteLLM metrics on the validation prompts for strong/weak pairs: within each group of
 /// prompts labelled for the same set of models, the model with the highest mean quality
 /// against each other model of the group.
-fn pair_metrics(
-    models: &[String],
-    val: &[&LabelledPrompt],
-    probs: &[f32],
-) -> Vec<PairMetrics> {
+fn pair_metrics(models: &[String], val: &[&LabelledPrompt], probs: &[f32]) -> Vec<PairMetrics> {
     let nm = models.len();
     let mut groups: BTreeMap<Vec<usize>, Vec<usize>> = BTreeMap::new();
     for (r, p) in val.iter().enumerate() {
-        let set: Vec<usize> = (0..nm).filter(|&k| p.quality.contains_key(&models[k])).collect();
+        let set: Vec<usize> = (0..nm)
+            .filter(|&k| p.quality.contains_key(&models[k]))
+            .collect();
         if set.len() >= 2 {
             groups.entry(set).or_default().push(r);
         }
@@ -342,22 +382,40 @@ fn pair_metrics(
         if rows.len() < 20 {
             continue;
         }
-        let mean_q = |k: usize| rows.iter().map(|&r| val[r].quality[&models[k]]).sum::<f32>();
-        let Some(&strong) = set.iter().max_by(|&&a, &&b| mean_q(a).total_cmp(&mean_q(b)).then(b.cmp(&a))) else {
+        let mean_q = |k: usize| {
+            rows.iter()
+                .map(|&r| val[r].quality[&models[k]])
+                .sum::<f32>()
+        };
+        let Some(&strong) = set
+            .iter()
+            .max_by(|&&a, &&b| mean_q(a).total_cmp(&mean_q(b)).then(b.cmp(&a)))
+        else {
             continue;
         };
         for &weak in set.iter().filter(|&&k| k != strong) {
-            let s: Vec<f64> = rows.iter().map(|&r| f64::from(val[r].quality[&models[strong]])).collect();
-            let w: Vec<f64> = rows.iter().map(|&r| f64::from(val[r].quality[&models[weak]])).collect();
+            let s: Vec<f64> = rows
+                .iter()
+                .map(|&r| f64::from(val[r].quality[&models[strong]]))
+                .collect();
+            let w: Vec<f64> = rows
+                .iter()
+                .map(|&r| f64::from(val[r].quality[&models[weak]]))
+                .collect();
             let score: Vec<f64> = rows
                 .iter()
                 .map(|&r| f64::from(probs[r * nm + strong] - probs[r * nm + weak]))
                 .collect();
-            let len: Vec<f64> = rows.iter().map(|&r| val[r].prompt.chars().count() as f64).collect();
+            let len: Vec<f64> = rows
+                .iter()
+                .map(|&r| val[r].prompt.chars().count() as f64)
+                .collect();
             let Ok(m) = llmgw_eval::evaluate_two_model(&score, &s, &w) else {
                 continue;
             };
-            let length_apgr = llmgw_eval::evaluate_two_model(&len, &s, &w).ok().and_then(|m| m.apgr);
+            let length_apgr = llmgw_eval::evaluate_two_model(&len, &s, &w)
+                .ok()
+                .and_then(|m| m.apgr);
             out.push(PairMetrics {
                 strong: models[strong].clone(),
                 weak: models[weak].clone(),

@@ -16,25 +16,37 @@ fn encoder_dir() -> PathBuf {
 fn last_layer_matches_candle_bert_and_padding_does_not_change_embeddings() {
     let dir = encoder_dir();
     let enc = Encoder::load_dir(&dir).unwrap();
-    let texts = ["What is the capital of France?", "A much longer prompt, about integrals of rational functions over the reals."];
+    let texts = [
+        "What is the capital of France?",
+        "A much longer prompt, about integrals of rational functions over the reals.",
+    ];
     let layers = [enc.num_layers()];
     // batched (padded) and one by one
     let batched = enc.embed(&texts, &layers).unwrap();
     for (i, t) in texts.iter().enumerate() {
         let single = enc.embed(&[t], &layers).unwrap();
         for (a, b) in single[0].iter().zip(&batched[i]) {
-            assert!((a - b).abs() < 1e-4, "padding changed the embedding: {a} vs {b}");
+            assert!(
+                (a - b).abs() < 1e-4,
+                "padding changed the embedding: {a} vs {b}"
+            );
         }
     }
     // reference: candle-transformers BertModel, unpadded
-    let cfg: Config = serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    let cfg: Config =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
     let weights = std::fs::read(dir.join("model.safetensors")).unwrap();
     let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu).unwrap();
     let reference = BertModel::load(vb, &cfg).unwrap();
     for (i, t) in texts.iter().enumerate() {
         let tok = enc.tokenize(t).unwrap();
-        let ids = Tensor::new(tok.ids.as_slice(), &Device::Cpu).unwrap().unsqueeze(0).unwrap();
-        let out = reference.forward(&ids, &ids.zeros_like().unwrap(), None).unwrap();
+        let ids = Tensor::new(tok.ids.as_slice(), &Device::Cpu)
+            .unwrap()
+            .unsqueeze(0)
+            .unwrap();
+        let out = reference
+            .forward(&ids, &ids.zeros_like().unwrap(), None)
+            .unwrap();
         let mean: Vec<f32> = out.mean(1).unwrap().squeeze(0).unwrap().to_vec1().unwrap();
         for (a, b) in mean.iter().zip(&batched[i]) {
             assert!((a - b).abs() < 1e-4, "{a} vs {b}");
@@ -60,7 +72,9 @@ fn tokenizer_is_not_capped_at_128_and_long_prompts_keep_head_and_tail() {
 
 #[test]
 fn missing_folder_and_missing_file_are_named() {
-    let err = Encoder::load_dir(Path::new("/nonexistent/encoder")).err().unwrap();
+    let err = Encoder::load_dir(Path::new("/nonexistent/encoder"))
+        .err()
+        .unwrap();
     assert!(matches!(err, ClassifierError::MissingDir { .. }));
     assert!(err.to_string().contains("/nonexistent/encoder"), "{err}");
     let tmp = tempfile::tempdir().unwrap();

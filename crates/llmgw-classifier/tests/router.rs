@@ -21,7 +21,10 @@ fn write_data(dir: &Path) -> PathBuf {
     let path = dir.join("tiny.jsonl");
     let mut f = std::fs::File::create(&path).unwrap();
     for i in 0..24 {
-        let maths = format!("Compute the integral of x^{i} times sin(x) from 0 to {} and simplify.", i + 2);
+        let maths = format!(
+            "Compute the integral of x^{i} times sin(x) from 0 to {} and simplify.",
+            i + 2
+        );
         let trivia = format!("Who painted the picture number {i} in the gallery?");
         let other = if i % 4 == 0 { ", \"other\": 1.0" } else { "" };
         writeln!(f, "{}", serde_json::json!({"id": format!("m{i}"), "prompt": maths, "quality": {"big": 1.0, "small": 0.0}})).unwrap();
@@ -73,7 +76,12 @@ fn trained() -> &'static Trained {
         let cache = tmp.path().join("cache");
         let out = tmp.path().join("router");
         train(&options(&data, &out, &cache, 11), &mut Quiet).unwrap();
-        Trained { data, cache, out, _tmp: tmp }
+        Trained {
+            data,
+            cache,
+            out,
+            _tmp: tmp,
+        }
     })
 }
 
@@ -95,7 +103,10 @@ fn trained_router_lists_profiles_and_learns_the_pattern() {
         assert!((p.difficulty - (1.0 - mean)).abs() < 1e-6);
     }
     // the small model is predicted worse on maths than on trivia, the big one is not hurt
-    assert!(preds[0].quality["small"] + 0.2 < preds[1].quality["small"], "{preds:?}");
+    assert!(
+        preds[0].quality["small"] + 0.2 < preds[1].quality["small"],
+        "{preds:?}"
+    );
     let m = Manifest::read(&t.out).unwrap();
     // the encoder path is stored relative to the router folder
     assert!(!Path::new(&m.encoder.path).is_absolute());
@@ -116,7 +127,11 @@ fn same_seed_same_router_other_seed_differs_and_cache_is_reused() {
     train(&options(&t.data, &again, &t.cache, 11), &mut Quiet).unwrap();
     train(&options(&t.data, &other, &t.cache, 12), &mut Quiet).unwrap();
     let read = |d: &Path| std::fs::read(d.join(WEIGHTS_FILE)).unwrap();
-    assert_eq!(read(&t.out), read(&again), "same seed must give the same weights");
+    assert_eq!(
+        read(&t.out),
+        read(&again),
+        "same seed must give the same weights"
+    );
     assert_ne!(read(&t.out), read(&other));
     let strip = |d: &Path| {
         let mut m = Manifest::read(d).unwrap();
@@ -132,12 +147,16 @@ fn same_seed_same_router_other_seed_differs_and_cache_is_reused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batching_matches_unbatched_predictions() {
     let t = trained();
-    let prompts: Vec<String> = (0..10).map(|i| format!("Question {i}: what is {i} squared plus {}?", i * 3)).collect();
+    let prompts: Vec<String> = (0..10)
+        .map(|i| format!("Question {i}: what is {i} squared plus {}?", i * 3))
+        .collect();
     let direct = Router::load(&t.out).unwrap();
     let refs: Vec<&str> = prompts.iter().map(String::as_str).collect();
     let (expected, embeddings) = direct.predict_batch_with_embeddings(&refs).unwrap();
     assert_eq!(embeddings.len(), 10);
-    assert!(embeddings.iter().all(|e| e.len() == 384 && (e.iter().map(|x| x * x).sum::<f32>() - 1.0).abs() < 1e-4));
+    assert!(embeddings
+        .iter()
+        .all(|e| e.len() == 384 && (e.iter().map(|x| x * x).sum::<f32>() - 1.0).abs() < 1e-4));
     let batching = BatchingRouter::new(
         Router::load(&t.out).unwrap(),
         BatchConfig {
@@ -157,18 +176,31 @@ async fn batching_matches_unbatched_predictions() {
     for (h, want) in handles.into_iter().zip(&expected) {
         let got = h.await.unwrap().unwrap();
         for (m, q) in &want.quality {
-            assert!((got.quality[m] - q).abs() < 1e-4, "{m}: {} vs {q}", got.quality[m]);
+            assert!(
+                (got.quality[m] - q).abs() < 1e-4,
+                "{m}: {} vs {q}",
+                got.quality[m]
+            );
         }
     }
-    assert!(batching.batches_run() < 10, "requests were not batched: {} passes", batching.batches_run());
+    assert!(
+        batching.batches_run() < 10,
+        "requests were not batched: {} passes",
+        batching.batches_run()
+    );
     assert_eq!(batching.queue_depth(), 0);
 }
 
 #[test]
 fn loading_errors_name_what_is_missing() {
     let t = trained();
-    let err = Router::load(Path::new("/nonexistent/router")).err().unwrap();
-    assert!(matches!(err, ClassifierError::MissingDir { what: "router", .. }), "{err}");
+    let err = Router::load(Path::new("/nonexistent/router"))
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, ClassifierError::MissingDir { what: "router", .. }),
+        "{err}"
+    );
 
     let tmp = tempfile::tempdir().unwrap();
     let err = Router::load(tmp.path()).err().unwrap();
@@ -186,8 +218,13 @@ fn loading_errors_name_what_is_missing() {
     m.write(tmp.path()).unwrap();
     let candidates = llmgw_classifier::router::encoder_candidates(tmp.path(), &m.encoder);
     assert_eq!(candidates[0], tmp.path().join("no/such/folder"));
-    let err = llmgw_classifier::hub::resolve(&m.encoder.id, Some(&tmp.path().join("hf")), true).unwrap_err();
-    assert!(err.to_string().contains("models/encoder/not-cached-encoder"), "{err}");
+    let err = llmgw_classifier::hub::resolve(&m.encoder.id, Some(&tmp.path().join("hf")), true)
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("models/encoder/not-cached-encoder"),
+        "{err}"
+    );
 
     // a router whose encoder files differ from the ones it was trained with
     let mut m = Manifest::read(&t.out).unwrap();
@@ -202,6 +239,28 @@ fn training_refuses_unlabelled_data() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("x.jsonl");
     std::fs::write(&p, "{\"id\":\"1\",\"prompt\":\"hello\"}\n").unwrap();
-    let err = train(&options(&p, &tmp.path().join("o"), &tmp.path().join("c"), 1), &mut Quiet).unwrap_err();
+    let err = train(
+        &options(&p, &tmp.path().join("o"), &tmp.path().join("c"), 1),
+        &mut Quiet,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("labelled prompts"), "{err}");
+}
+
+#[test]
+fn router_with_hashed_ngrams_roundtrips() {
+    let t = trained();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ngrams");
+    let mut opts = options(&t.data, &out, &t.cache, 3);
+    let mut spec = llmgw_classifier::pipeline::default_spec(6);
+    spec.ngram_dim = 64;
+    opts.features = Some(spec);
+    train(&opts, &mut Quiet).unwrap();
+    let router = Router::load(&out).unwrap();
+    assert_eq!(router.manifest().features.ngram_dim, 64);
+    let p = router
+        .predict_batch(&["Who painted the picture number 3 in the gallery?"])
+        .unwrap();
+    assert_eq!(p[0].quality.len(), 3);
 }

@@ -15,8 +15,10 @@
 //! expected. Relative paths are resolved against the folder of the file that holds them
 //! (for the embedded demo config: the `models/` folder it stands for).
 
+mod cache;
 mod catalog;
 mod error;
+mod governance;
 mod provider;
 mod routing;
 mod server;
@@ -26,8 +28,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use cache::{
+    CacheConfig, DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_MAX_ENTRIES, DEFAULT_CACHE_TTL_SECS,
+};
 pub use catalog::{Catalog, CatalogModel};
 pub use error::{ConfigError, Location};
+pub use governance::{AdminConfig, ReliabilityConfig};
+pub use llmgw_governance::KeySpec;
 pub use provider::{KeyStatus, ProviderConfig, ProviderKind, SimulateMode};
 pub use routing::{
     Objective, PolicyConfig, RoutingConfig, BUILTIN_MIN_QUALITY, BUILTIN_POLICY, DEFAULT_ROUTER_DIR,
@@ -50,6 +57,14 @@ struct ConfigFile {
     providers: BTreeMap<String, ProviderConfig>,
     #[serde(default)]
     routing: RoutingConfig,
+    #[serde(default)]
+    cache: CacheConfig,
+    #[serde(default)]
+    keys: Vec<KeySpec>,
+    #[serde(default)]
+    admin: AdminConfig,
+    #[serde(default)]
+    reliability: ReliabilityConfig,
 }
 
 /// Where a config came from.
@@ -74,6 +89,14 @@ pub struct Config {
     pub catalog: Catalog,
     /// `[routing]` (the built-in `default` policy is added when none is configured).
     pub routing: RoutingConfig,
+    /// `[cache]` (disabled unless configured).
+    pub cache: CacheConfig,
+    /// `[[keys]]`: gateway keys (none: the gateway is open).
+    pub keys: Vec<KeySpec>,
+    /// `[admin]`: the admin API's key.
+    pub admin: AdminConfig,
+    /// `[reliability]`: retries, fallbacks, circuit breakers.
+    pub reliability: ReliabilityConfig,
 }
 
 impl Config {
@@ -126,9 +149,14 @@ impl Config {
             server: mut server_cfg,
             mut providers,
             mut routing,
+            cache,
+            keys,
+            admin,
+            reliability,
             ..
         } = file;
         server_cfg.validate(path, base_dir)?;
+        cache.validate(path)?;
         if providers.is_empty() {
             return Err(ConfigError::invalid(
                 path,
@@ -141,12 +169,18 @@ impl Config {
         }
         catalog.check_providers(&providers, path)?;
         routing.validate(path, base_dir, &providers, &catalog)?;
+        governance::validate_keys(&keys, path)?;
+        reliability.validate(path, &catalog)?;
         Ok(Config {
             source,
             server: server_cfg,
             providers,
             catalog,
             routing,
+            cache,
+            keys,
+            admin,
+            reliability,
         })
     }
 

@@ -465,3 +465,25 @@ fn embedded_demo_config_and_shipped_catalog_are_valid() {
         }
     }
 }
+
+#[test]
+fn cache_section_is_optional_read_and_checked() {
+    let cfg = Files::new(CONFIG, CATALOG).load().unwrap();
+    assert!(!cfg.cache.enabled, "the cache is off unless configured");
+    assert_eq!(cfg.cache.ttl_seconds, llmgw_config::DEFAULT_CACHE_TTL_SECS);
+
+    let config = format!(
+        "{CONFIG}\n[cache]\nenabled = true\nttl_seconds = 60\nmax_entries = 5\nmax_bytes = 1000\n"
+    );
+    let cfg = Files::new(&config, CATALOG).load().unwrap();
+    assert!(cfg.cache.enabled);
+    assert_eq!(cfg.cache.ttl().as_secs(), 60);
+    assert_eq!((cfg.cache.max_entries, cfg.cache.max_bytes), (5, 1000));
+
+    let (_, text) = config_error(&format!("{CONFIG}\n[cache]\nenabled = true\nttl = 5\n"));
+    assert!(text.contains("unknown field `ttl`"), "{text}");
+    let (err, text) = config_error(&format!(
+        "{CONFIG}\n[cache]\nenabled = true\nmax_bytes = 0\n"
+    ));
+    assert_eq!(err.key(), "cache.max_bytes", "{text}");
+}

@@ -126,11 +126,12 @@ impl GovernError {
                 .with_param("model")
                 .with_code("model_not_allowed"),
             GovernError::AdminDisabled => ErrorBody::permission(msg).with_code("admin_disabled"),
-            GovernError::RateLimited { kind, .. } => ErrorBody::rate_limit(msg).with_code(match kind
-            {
-                RateKind::Requests => "requests_per_minute_exceeded",
-                RateKind::Tokens => "tokens_per_minute_exceeded",
-            }),
+            GovernError::RateLimited { kind, .. } => {
+                ErrorBody::rate_limit(msg).with_code(match kind {
+                    RateKind::Requests => "requests_per_minute_exceeded",
+                    RateKind::Tokens => "tokens_per_minute_exceeded",
+                })
+            }
             GovernError::BudgetExceeded { .. } | GovernError::BudgetHeld { .. } => {
                 ErrorBody::new("insufficient_quota", msg).with_code("budget_exceeded")
             }

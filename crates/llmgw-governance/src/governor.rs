@@ -184,6 +184,19 @@ impl Governor {
         }
     }
 
+    /// The principal of key `key_id` as identified by an earlier authentication (`None`:
+    /// anonymous); 401 if the key was revoked in between.
+    pub fn principal(&self, key_id: Option<&str>) -> Result<Principal, GovernError> {
+        match key_id {
+            None => Ok(Principal::anonymous()),
+            Some(id) => self
+                .keys
+                .get(id)
+                .map(Principal::for_key)
+                .ok_or(GovernError::InvalidKey),
+        }
+    }
+
     /// 403 unless the caller may use `model` (the model that will answer, after routing).
     pub fn check_model(&self, who: &Principal, model: &str) -> Result<(), GovernError> {
         match who.policy.as_deref() {
@@ -200,7 +213,7 @@ impl Governor {
     /// takes nothing.
     pub async fn admit(&self, who: &Principal, req: Admission) -> Result<Permit, GovernError> {
         let Some(policy) = who.policy.clone() else {
-            return Ok(Permit { state: None });
+            return Ok(Permit::unlimited());
         };
         let spec = policy.spec();
         let key_id = policy.id();
@@ -275,6 +288,7 @@ impl Governor {
             });
         }
         Ok(Permit {
+            on_drop: Actual::default(),
             state: Some(PermitState {
                 store: self.store.clone(),
                 clock: self.clock.clone(),
@@ -401,11 +415,13 @@ impl PermitState {
 }
 
 /// An admitted request's hold on its key's budgets and token rate. Settle it with the actual
-/// usage when the answer completes ([`Permit::settle`]); a permit dropped unsettled (the call
-/// failed, the client went away) releases its hold and charges nothing.
+/// usage when the answer completes ([`Permit::settle`]), or release it when the call failed
+/// ([`Permit::release`]). A permit dropped unsettled (the client went away mid-call) releases
+/// its hold and charges what [`Permit::charge_if_dropped`] set (nothing by default).
 #[must_use = "settle the permit with the actual usage when the answer completes"]
 pub struct Permit {
     state: Option<PermitState>,
+    on_drop: Actual,
 }
 
 impl fmt::Debug for Permit {
@@ -424,7 +440,10 @@ impl fmt::Debug for Permit {
 impl Permit {
     /// A permit that holds nothing (open gateway).
     pub fn unlimited() -> Self {
-        Permit { state: None }
+        Permit {
+            state: None,
+            on_drop: Actual::default(),
+        }
     }
 
     /// The key id, if the request was made with a key.
@@ -434,7 +453,9 @@ impl Permit {
 
     /// USD held for this request.
     pub fn reserved_usd(&self) -> f64 {
-        self.state.as_ref().map_or(0.0, |s| nanos_to_usd(s.reserved))
+        self.state
+            .as_ref()
+            .map_or(0.0, |s| nanos_to_usd(s.reserved))
     }
 
     /// Releases the hold and charges `actual`.
@@ -444,32 +465,50 @@ impl Permit {
         }
     }
 
+    /// What to charge if the permit is dropped unsettled: e.g. the prompt's cost once it was
+    /// sent upstream, since providers bill a call the client abandons.
+    pub fn charge_if_dropped(&mut self, actual: Actual) {
+        self.on_drop = actual;
+    }
+
     /// Releases the hold and charges nothing (the request failed before any usage).
     pub async fn release(self) {
         self.settle(Actual::default()).await;
+    }
+
+    /// Like [`Permit::settle`], from code that cannot wait (a stream's end, a drop).
+    pub fn settle_in_background(mut self, actual: Actual) {
+        if let Some(state) = self.state.take() {
+            settle_detached(state, actual);
+        }
     }
 }
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        let Some(state) = self.state.take() else {
-            return;
-        };
-        let settlements = state.settlements.clone();
-        let key_id = state.key_id.clone();
-        let mut fut = state.settle(Actual::default());
-        // The in-memory store finishes in one poll; a network store continues in a task.
-        let mut cx = Context::from_waker(futures::task::noop_waker_ref());
-        if let Poll::Ready(()) = fut.poll_unpin(&mut cx) {
-            return;
+        if let Some(state) = self.state.take() {
+            settle_detached(state, self.on_drop);
         }
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => {
-                settlements.spawn_on(fut, &handle);
-            }
-            Err(_) => {
-                tracing::error!(key_id, "a dropped permit could not be released: no runtime");
-            }
+    }
+}
+
+/// Settles from a context that cannot wait (a stream being dropped): the in-memory store
+/// finishes in one poll; a network store continues in a task tracked by the governor
+/// ([`Governor::flush`] waits for it).
+fn settle_detached(state: PermitState, actual: Actual) {
+    let settlements = state.settlements.clone();
+    let key_id = state.key_id.clone();
+    let mut fut = state.settle(actual);
+    let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+    if let Poll::Ready(()) = fut.poll_unpin(&mut cx) {
+        return;
+    }
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => {
+            settlements.spawn_on(fut, &handle);
+        }
+        Err(_) => {
+            tracing::error!(key_id, "a permit could not be settled: no async runtime");
         }
     }
 }

@@ -103,7 +103,10 @@ impl KeyStore {
     /// The key with id `id`.
     pub fn get(&self, id: &str) -> Option<Arc<KeyPolicy>> {
         let keys = self.read();
-        keys.by_id.get(id).and_then(|h| keys.by_hash.get(h)).cloned()
+        keys.by_id
+            .get(id)
+            .and_then(|h| keys.by_hash.get(h))
+            .cloned()
     }
 
     /// Every key, by id.

@@ -48,9 +48,7 @@ mod window;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::GovernError;
-pub use governor::{
-    Actual, Admission, Governor, KeyUsage, Permit, Principal, HELD_BUDGET_RETRY,
-};
+pub use governor::{Actual, Admission, Governor, KeyUsage, Permit, Principal, HELD_BUDGET_RETRY};
 pub use key::{ApiKey, InvalidKeyHash, KeyHash, KEY_PREFIX};
 pub use keystore::KeyStore;
 pub use memory::MemoryStore;

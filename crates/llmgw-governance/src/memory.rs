@@ -153,7 +153,9 @@ impl CounterStore for MemoryStore {
         delta: i64,
         now_ms: i64,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.bucket(key_id, kind, rate, now_ms, |b| b.adjust(rate, delta, now_ms));
+        self.bucket(key_id, kind, rate, now_ms, |b| {
+            b.adjust(rate, delta, now_ms)
+        });
         future::ready(Ok(())).boxed()
     }
 
@@ -181,7 +183,10 @@ mod tests {
             limit: Some(100),
         }];
         // A lone request may reserve more than the whole budget…
-        assert_eq!(block_on(s.reserve("k", &w, 150)).unwrap(), Reserve::Reserved);
+        assert_eq!(
+            block_on(s.reserve("k", &w, 150)).unwrap(),
+            Reserve::Reserved
+        );
         // …but nothing joins it while it runs.
         assert!(matches!(
             block_on(s.reserve("k", &w, 1)).unwrap(),
@@ -202,7 +207,10 @@ mod tests {
         };
         assert_eq!((d.limit, d.spend.spent, d.spend.reserved), (100, 40, 60));
         // Other keys are unaffected.
-        assert_eq!(block_on(s.reserve("j", &w, 100)).unwrap(), Reserve::Reserved);
+        assert_eq!(
+            block_on(s.reserve("j", &w, 100)).unwrap(),
+            Reserve::Reserved
+        );
     }
 
     #[test]
@@ -231,7 +239,10 @@ mod tests {
             window: day(86_400_000),
             limit: None,
         }];
-        assert_eq!(block_on(s.reserve("k", &next, 5)).unwrap(), Reserve::Reserved);
+        assert_eq!(
+            block_on(s.reserve("k", &next, 5)).unwrap(),
+            Reserve::Reserved
+        );
         assert_eq!(block_on(s.spend("k", day(0))).unwrap().spent, 0);
         assert_eq!(s.lock()["k"].windows.len(), 1);
     }

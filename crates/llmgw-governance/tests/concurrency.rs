@@ -2,9 +2,7 @@
 //! Budgets under many concurrent requests: a window's spend may exceed its limit by at most one
 //! request's cost, however the requests interleave.
 
-use llmgw_governance::{
-    Actual, Admission, GovernError, Governor, KeyHash, KeyStore, NewKey,
-};
+use llmgw_governance::{Actual, Admission, GovernError, Governor, KeyHash, KeyStore, NewKey};
 use rand::Rng;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -89,10 +87,17 @@ async fn race(g: Governor, tasks: usize, max_reserve: f64, min_fraction: f64) ->
 async fn many_concurrent_tasks_overshoot_by_at_most_one_request() {
     for round in 0..5 {
         let run = race(governor(1.0, None), 300, 0.2, 0.0).await;
-        assert_eq!(run.refused_exceeded, 300, "every task ended on a spent budget");
+        assert_eq!(
+            run.refused_exceeded, 300,
+            "every task ended on a spent budget"
+        );
         assert!(run.admitted > 5, "round {round}: {} admitted", run.admitted);
         // Every task stopped on BudgetExceeded, which needs spend >= limit.
-        assert!(run.spent >= 1.0 - 1e-9, "round {round}: spent {}", run.spent);
+        assert!(
+            run.spent >= 1.0 - 1e-9,
+            "round {round}: spent {}",
+            run.spent
+        );
         assert!(
             run.spent <= 1.0 + run.max_cost,
             "round {round}: spent {} > 1 + {}",
@@ -108,12 +113,20 @@ async fn worst_case_costs_still_bounded() {
     // budget: the lone-request rule is exercised constantly.
     for _ in 0..5 {
         let run = race(governor(0.5, None), 200, 0.45, 1.0).await;
-        assert!(run.spent >= 0.5 - 1e-9 && run.spent <= 0.5 + run.max_cost, "{}", run.spent);
+        assert!(
+            run.spent >= 0.5 - 1e-9 && run.spent <= 0.5 + run.max_cost,
+            "{}",
+            run.spent
+        );
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn monthly_budget_bounds_too() {
     let run = race(governor(100.0, Some(0.75)), 200, 0.1, 0.5).await;
-    assert!(run.spent >= 0.75 - 1e-9 && run.spent <= 0.75 + run.max_cost, "{}", run.spent);
+    assert!(
+        run.spent >= 0.75 - 1e-9 && run.spent <= 0.75 + run.max_cost,
+        "{}",
+        run.spent
+    );
 }

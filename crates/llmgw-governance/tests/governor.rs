@@ -58,14 +58,25 @@ fn authentication_errors_never_echo_the_key() {
     let who = g.authenticate(bearer()).unwrap();
     assert_eq!(who.key_id(), Some("team-a"));
     assert_eq!(who.tenant(), Some("team-a"));
-    assert!(g.authenticate(Some("bearer   sk-llmgw-test-key-0001 ")).is_ok());
+    assert!(g
+        .authenticate(Some("bearer   sk-llmgw-test-key-0001 "))
+        .is_ok());
 
     let cases = [
         (None, GovernError::MissingKey),
-        (Some("sk-llmgw-test-key-0001"), GovernError::MalformedAuthorization),
-        (Some("Basic sk-llmgw-test-key-0001"), GovernError::MalformedAuthorization),
+        (
+            Some("sk-llmgw-test-key-0001"),
+            GovernError::MalformedAuthorization,
+        ),
+        (
+            Some("Basic sk-llmgw-test-key-0001"),
+            GovernError::MalformedAuthorization,
+        ),
         (Some("Bearer "), GovernError::MalformedAuthorization),
-        (Some("Bearer sk-llmgw-test-key-0002"), GovernError::InvalidKey),
+        (
+            Some("Bearer sk-llmgw-test-key-0002"),
+            GovernError::InvalidKey,
+        ),
     ];
     for (header, want) in cases {
         let err = g.authenticate(header).unwrap_err();
@@ -73,7 +84,10 @@ fn authentication_errors_never_echo_the_key() {
         let api = err.to_api_error();
         assert_eq!(api.status, 401);
         assert_eq!(api.body.error.kind, "authentication_error");
-        let text = format!("{err:?} {err} {}", serde_json::to_string(&api.body).unwrap());
+        let text = format!(
+            "{err:?} {err} {}",
+            serde_json::to_string(&api.body).unwrap()
+        );
         assert!(!text.contains("test-key-000"), "{text}");
     }
 }
@@ -88,7 +102,10 @@ fn model_allow_list_gives_403() {
     g.check_model(&who, "cheap-llama").unwrap();
     let err = g.check_model(&who, "gpt-4o").unwrap_err();
     assert_eq!(err.status(), 403);
-    assert_eq!(err.to_error_body().error.code.as_deref(), Some("model_not_allowed"));
+    assert_eq!(
+        err.to_error_body().error.code.as_deref(),
+        Some("model_not_allowed")
+    );
 }
 
 #[tokio::test]
@@ -103,7 +120,11 @@ async fn requests_per_minute_with_retry_after() {
     let err = g.admit(&who, cost(0.0)).await.unwrap_err();
     assert!(matches!(
         err,
-        GovernError::RateLimited { kind: RateKind::Requests, limit: 3, .. }
+        GovernError::RateLimited {
+            kind: RateKind::Requests,
+            limit: 3,
+            ..
+        }
     ));
     // One request refills every 20 s.
     assert_eq!(err.retry_after(), Some(Duration::from_secs(20)));
@@ -127,12 +148,26 @@ async fn tokens_per_minute_settle_from_actual_usage() {
     };
     // Estimated 600, used 100: 500 come back.
     let p = g.admit(&who, est(600)).await.unwrap();
-    p.settle(Actual { tokens: 100, cost_usd: 0.0 }).await;
+    p.settle(Actual {
+        tokens: 100,
+        cost_usd: 0.0,
+    })
+    .await;
     let p = g.admit(&who, est(900)).await.unwrap();
     // Estimated 900, used 2,900: the bucket owes 2,000 + the 100 used before.
-    p.settle(Actual { tokens: 2_900, cost_usd: 0.0 }).await;
+    p.settle(Actual {
+        tokens: 2_900,
+        cost_usd: 0.0,
+    })
+    .await;
     let err = g.admit(&who, est(1)).await.unwrap_err();
-    assert!(matches!(err, GovernError::RateLimited { kind: RateKind::Tokens, .. }));
+    assert!(matches!(
+        err,
+        GovernError::RateLimited {
+            kind: RateKind::Tokens,
+            ..
+        }
+    ));
     // Level is -2,000; 1 token needs 2,001 at 1,000/min = 120.06 s.
     assert_eq!(err.retry_after(), Some(Duration::from_millis(120_060)));
     clock.advance(120_060);
@@ -158,7 +193,10 @@ async fn refused_requests_take_nothing() {
     g.admit(&who, cost(0.5)).await.unwrap().release().await;
     assert!(matches!(
         g.admit(&who, cost(0.5)).await.unwrap_err(),
-        GovernError::RateLimited { kind: RateKind::Requests, .. }
+        GovernError::RateLimited {
+            kind: RateKind::Requests,
+            ..
+        }
     ));
 }
 
@@ -173,21 +211,44 @@ async fn daily_and_monthly_budgets_reset_in_utc() {
     let b = g.admit(&who, cost(0.4)).await.unwrap();
     assert!(matches!(
         g.admit(&who, cost(0.4)).await.unwrap_err(),
-        GovernError::BudgetHeld { period: Period::Day, .. }
+        GovernError::BudgetHeld {
+            period: Period::Day,
+            ..
+        }
     ));
-    a.settle(Actual { tokens: 0, cost_usd: 0.5 }).await;
-    b.settle(Actual { tokens: 0, cost_usd: 0.5 }).await;
+    a.settle(Actual {
+        tokens: 0,
+        cost_usd: 0.5,
+    })
+    .await;
+    b.settle(Actual {
+        tokens: 0,
+        cost_usd: 0.5,
+    })
+    .await;
     let usage = g.usage("a").await.unwrap();
     assert!((usage.spent_today_usd - 1.0).abs() < 1e-9, "{usage:?}");
     assert_eq!(usage.reserved_today_usd, 0.0);
 
     let err = g.admit(&who, cost(0.01)).await.unwrap_err();
-    let GovernError::BudgetExceeded { period, retry_after, .. } = &err else {
+    let GovernError::BudgetExceeded {
+        period,
+        retry_after,
+        ..
+    } = &err
+    else {
         panic!("{err}")
     };
     assert_eq!(*period, Period::Day);
-    assert_eq!(*retry_after, Duration::from_secs(12 * 3600), "until UTC midnight");
-    assert!(err.to_string().contains("resets at 2026-12-04T00:00:00Z"), "{err}");
+    assert_eq!(
+        *retry_after,
+        Duration::from_secs(12 * 3600),
+        "until UTC midnight"
+    );
+    assert!(
+        err.to_string().contains("resets at 2026-12-04T00:00:00Z"),
+        "{err}"
+    );
     let body = err.to_error_body();
     assert_eq!(
         (body.error.kind.as_str(), body.error.code.as_deref()),
@@ -197,10 +258,20 @@ async fn daily_and_monthly_budgets_reset_in_utc() {
     // Next day: the daily budget is fresh, the monthly one has 0.5 left.
     clock.advance(12 * 3600 * 1000);
     let c = g.admit(&who, cost(0.3)).await.unwrap();
-    c.settle(Actual { tokens: 0, cost_usd: 0.6 }).await;
+    c.settle(Actual {
+        tokens: 0,
+        cost_usd: 0.6,
+    })
+    .await;
     let err = g.admit(&who, cost(0.01)).await.unwrap_err();
     assert!(
-        matches!(err, GovernError::BudgetExceeded { period: Period::Month, .. }),
+        matches!(
+            err,
+            GovernError::BudgetExceeded {
+                period: Period::Month,
+                ..
+            }
+        ),
         "{err}"
     );
     assert!(err.to_string().contains("2027-01-01T00:00:00Z"), "{err}");
@@ -219,6 +290,17 @@ async fn dropped_permit_releases_its_hold() {
     g.flush().await;
     assert_eq!(g.usage("a").await.unwrap().reserved_today_usd, 0.0);
     g.admit(&who, cost(0.9)).await.unwrap().release().await;
+
+    // Abandoned after the prompt went upstream: the hold goes, the prompt is charged.
+    let mut p = g.admit(&who, cost(0.9)).await.unwrap();
+    p.charge_if_dropped(Actual {
+        tokens: 50,
+        cost_usd: 0.25,
+    });
+    drop(p);
+    let usage = g.usage("a").await.unwrap();
+    assert_eq!(usage.reserved_today_usd, 0.0);
+    assert!((usage.spent_today_usd - 0.25).abs() < 1e-9, "{usage:?}");
 }
 
 #[tokio::test]
@@ -237,7 +319,10 @@ async fn admin_key_and_revocation() {
         GovernError::InvalidAdminKey
     );
     // The admin key is not a gateway key.
-    assert_eq!(g.authenticate(Some(&header)).unwrap_err(), GovernError::InvalidKey);
+    assert_eq!(
+        g.authenticate(Some(&header)).unwrap_err(),
+        GovernError::InvalidKey
+    );
 
     assert!(g.revoke("a").await.unwrap());
     assert!(!g.revoke("a").await.unwrap());

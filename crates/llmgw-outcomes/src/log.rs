@@ -104,6 +104,30 @@ impl OutcomeLog {
         }
     }
 
+    /// Queues one outcome without tying it to the caller's future, for callers that may be
+    /// cancelled while they wait (an axum handler whose client disconnects, a `Drop`): with
+    /// room in the queue the record is queued at once and `None` is returned; on a full queue
+    /// a task waits for room and its handle is returned (dropping it detaches the task). A
+    /// closed log refuses the record (counted in `rejected`).
+    pub fn record_detached(&self, rec: OutcomeRecord) -> Option<JoinHandle<Result<(), LogError>>> {
+        match self.try_record(rec) {
+            Ok(()) | Err(TryRecordError::Closed(_)) => None,
+            Err(TryRecordError::Full(rec)) => match tokio::runtime::Handle::try_current() {
+                Ok(rt) => {
+                    let log = self.clone();
+                    Some(rt.spawn(async move { log.record(*rec).await }))
+                }
+                Err(_) => {
+                    Shared::count(&self.shared.counters.rejected, 1);
+                    tracing::error!(
+                        "outcome record refused: queue full and no Tokio runtime to wait on"
+                    );
+                    None
+                }
+            },
+        }
+    }
+
     /// Queues one feedback after checking it ([`FeedbackRecord::validate`]). Feedback for a
     /// request id the gateway never saw is recorded like any other.
     pub async fn feedback(&self, fb: FeedbackRecord) -> Result<(), LogError> {

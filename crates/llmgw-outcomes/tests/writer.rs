@@ -286,6 +286,40 @@ async fn a_full_queue_makes_record_wait_and_nothing_is_dropped() {
 }
 
 #[tokio::test]
+async fn record_detached_waits_in_a_task_when_the_queue_is_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.queue_capacity = 1;
+    cfg.max_rows_per_file = 1;
+    cfg.max_buffered_rows = 1;
+    cfg.flush_interval = Duration::from_millis(100);
+    let (log, writer) = OutcomeLog::start(cfg).unwrap();
+    break_disk(dir.path());
+    log.record(outcome(0)).await.unwrap(); // stuck in the writer
+    log.record(outcome(1)).await.unwrap(); // fills the queue
+    assert!(wait_until(5, || log.queue_depth() == 1).await);
+    assert!(log
+        .record_detached(outcome(2))
+        .is_some_and(|h| !h.is_finished()));
+    let waiting = log
+        .record_detached(outcome(3))
+        .expect("queue is full: a task waits");
+    repair_disk(dir.path());
+    tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    // With room again, the record is queued at once.
+    assert!(wait_until(5, || log.queue_depth() == 0).await);
+    assert!(log.record_detached(outcome(4)).is_none());
+    writer.shutdown().await.unwrap();
+    let mut ids = ids_in_files(dir.path(), LogKind::Outcomes);
+    ids.sort();
+    assert_eq!(ids.len(), 5, "{ids:?}");
+}
+
+#[tokio::test]
 async fn shutdown_with_a_dead_disk_and_a_full_queue_ends_and_reports_the_lost_rows() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(dir.path());

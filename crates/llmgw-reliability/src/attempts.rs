@@ -75,6 +75,7 @@ pub struct Attempt {
     /// 1 for the first call to this candidate, 2 for its first retry, …
     pub attempt: u32,
     /// How it went.
+    #[serde(flatten)]
     pub outcome: Outcome,
     /// Time spent in the call (zero for skipped candidates).
     #[serde(serialize_with = "millis")]
@@ -115,9 +116,7 @@ impl Attempts {
 
     /// The step that answered.
     pub fn winner(&self) -> Option<&Attempt> {
-        self.steps
-            .last()
-            .filter(|s| s.outcome == Outcome::Success)
+        self.steps.last().filter(|s| s.outcome == Outcome::Success)
     }
 
     /// The shortest wait until an open breaker among the skipped candidates lets a probe

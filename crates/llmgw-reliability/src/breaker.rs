@@ -293,7 +293,9 @@ impl Breakers {
     pub fn state(&self, provider: &str, model: &str) -> BreakerState {
         let map = self.lock();
         map.get(&(provider.to_string(), model.to_string()))
-            .map_or(BreakerState::Closed, |b| public_state(b.phase, Instant::now()))
+            .map_or(BreakerState::Closed, |b| {
+                public_state(b.phase, Instant::now())
+            })
     }
 
     /// Every breaker, ordered by provider and model.

@@ -59,7 +59,7 @@ impl Failure for ProviderError {
             ProviderErrorKind::Timeout,
             provider,
             format!(
-                "No answer for `{model}` within the total time budget of {:.1} s (retries and fallbacks included).",
+                "{provider}: no answer for `{model}` within the total time budget of {:.1} s (retries and fallbacks included).",
                 budget.as_secs_f64()
             ),
         )

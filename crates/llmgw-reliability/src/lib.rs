@@ -8,7 +8,7 @@
 //! * [`Executor::call_with_fallbacks`]: retries, then falls back along the candidates, skipping
 //!   open breakers, within a total deadline, and reports every step ([`Attempts`]) for the
 //!   `x-llmgw-attempts` and `x-llmgw-fallback-from` headers;
-//! * [`start_stream`]: a stream counts as started (no longer retried) at its first chunk.
+//! * [`start_stream`]: a stream counts as started (no longer retried) at its first output.
 //!
 //! Time is tokio's, so tests run with `tokio::time::pause()` in virtual time.
 
@@ -24,4 +24,4 @@ pub use breaker::{BreakerConfig, BreakerPermit, BreakerState, BreakerStatus, Bre
 pub use executor::Executor;
 pub use failure::Failure;
 pub use policy::RetryPolicy;
-pub use stream::{start_stream, Started};
+pub use stream::{start_stream, Started, MAX_HELD_ITEMS};

@@ -85,7 +85,9 @@ mod tests {
     fn full_jitter_spans_the_range() {
         let p = RetryPolicy::default();
         let mut rng = SmallRng::seed_from_u64(7);
-        let draws: Vec<Duration> = (0..2000).map(|_| p.delay(2, None, &mut rng).unwrap()).collect();
+        let draws: Vec<Duration> = (0..2000)
+            .map(|_| p.delay(2, None, &mut rng).unwrap())
+            .collect();
         assert!(draws.iter().all(|d| *d <= Duration::from_secs(1)));
         let mean = draws.iter().map(Duration::as_secs_f64).sum::<f64>() / draws.len() as f64;
         assert!((mean - 0.5).abs() < 0.05, "mean {mean}");

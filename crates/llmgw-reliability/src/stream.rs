@@ -1,21 +1,39 @@
-//! Streams are retried only before their first item: once a chunk has reached the client,
-//! the answer cannot be taken back.
+//! Streams are retried only until they have produced something: once output has reached the
+//! client, the answer cannot be taken back.
 
 use futures::stream::{self, Chain, Iter, Stream, StreamExt};
 
-/// A stream that yields an already-received first item, then the rest.
-pub type Started<S, T, E> = Chain<Iter<std::option::IntoIter<Result<T, E>>>, S>;
+/// Most items held back while waiting for a stream's first output.
+pub const MAX_HELD_ITEMS: usize = 32;
 
-/// Waits for a stream's first item: an error there is returned (so the executor can retry or
-/// fall back), otherwise the whole stream is handed back, first item included.
-pub async fn start_stream<S, T, E>(mut stream: S) -> Result<Started<S, T, E>, E>
+/// A stream that yields the items already received, then the rest.
+pub type Started<S, T, E> = Chain<Iter<std::vec::IntoIter<Result<T, E>>>, S>;
+
+/// Waits until a stream yields an item for which `is_output` holds (e.g. the first chunk with
+/// text, a tool call or a finish reason), holding back the items before it (at most
+/// [`MAX_HELD_ITEMS`]; then the stream counts as started). An error before that is returned,
+/// so the caller can retry or fall back; otherwise the whole stream is handed back, held items
+/// first. A stream that ends before any output is handed back as is.
+pub async fn start_stream<S, T, E>(
+    mut stream: S,
+    is_output: impl Fn(&T) -> bool,
+) -> Result<Started<S, T, E>, E>
 where
     S: Stream<Item = Result<T, E>> + Unpin,
 {
-    let first = match stream.next().await {
-        Some(Err(e)) => return Err(e),
-        Some(Ok(item)) => Some(Ok(item)),
-        None => None,
-    };
-    Ok(stream::iter(first).chain(stream))
+    let mut held = Vec::new();
+    while held.len() < MAX_HELD_ITEMS {
+        match stream.next().await {
+            Some(Err(e)) => return Err(e),
+            Some(Ok(item)) => {
+                let started = is_output(&item);
+                held.push(Ok(item));
+                if started {
+                    break;
+                }
+            }
+            None => break,
+        }
+    }
+    Ok(stream::iter(held).chain(stream))
 }

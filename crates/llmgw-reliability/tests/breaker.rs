@@ -59,7 +59,11 @@ async fn half_open_lets_one_probe_and_reopens_on_failure() {
     assert_eq!(b.state("p", "m"), BreakerState::HalfOpen);
     let probe = b.acquire("p", "m").unwrap();
     assert!(probe.is_probe());
-    assert_eq!(b.acquire("p", "m").unwrap_err(), Duration::ZERO, "one probe at a time");
+    assert_eq!(
+        b.acquire("p", "m").unwrap_err(),
+        Duration::ZERO,
+        "one probe at a time"
+    );
     probe.failure();
     assert_eq!(b.state("p", "m"), BreakerState::Open);
     assert_eq!(b.acquire("p", "m").unwrap_err(), Duration::from_secs(20));
@@ -99,15 +103,36 @@ async fn late_outcomes_do_not_extend_an_open_breaker() {
 }
 
 #[tokio::test]
-async fn streams_fail_before_the_first_item_only() {
+async fn streams_are_retryable_until_their_first_output() {
     use futures::StreamExt;
-    let failing = futures::stream::iter(vec![Err::<u32, &str>("refused"), Ok(1)]);
-    assert_eq!(start_stream(failing).await.err(), Some("refused"));
+    use llmgw_reliability::MAX_HELD_ITEMS;
+    // Item 0 is a preamble (like a role-only chunk); positive items are output.
+    let is_output = |i: &i32| *i > 0;
+    let failing = futures::stream::iter(vec![Ok(0), Err("refused"), Ok(1)]);
+    assert_eq!(
+        start_stream(failing, is_output).await.err(),
+        Some("refused")
+    );
 
-    let ok = futures::stream::iter(vec![Ok::<u32, &str>(1), Ok(2), Err("cut")]);
-    let all: Vec<_> = start_stream(ok).await.unwrap().collect().await;
-    assert_eq!(all, [Ok(1), Ok(2), Err("cut")]);
+    let ok = futures::stream::iter(vec![Ok::<i32, &str>(0), Ok(1), Err("cut"), Ok(2)]);
+    let all: Vec<_> = start_stream(ok, is_output).await.unwrap().collect().await;
+    assert_eq!(
+        all,
+        [Ok(0), Ok(1), Err("cut"), Ok(2)],
+        "after output, errors pass through"
+    );
 
-    let empty = futures::stream::iter(Vec::<Result<u32, &str>>::new());
-    assert_eq!(start_stream(empty).await.unwrap().count().await, 0);
+    let empty = futures::stream::iter(Vec::<Result<i32, &str>>::new());
+    assert_eq!(
+        start_stream(empty, is_output).await.unwrap().count().await,
+        0
+    );
+
+    // Holding back is bounded.
+    let endless = futures::stream::repeat(Ok::<i32, &str>(0));
+    let started = start_stream(endless, is_output).await.unwrap();
+    assert_eq!(
+        started.take(MAX_HELD_ITEMS + 3).count().await,
+        MAX_HELD_ITEMS + 3
+    );
 }

@@ -40,7 +40,10 @@ impl Script {
     }
 
     async fn call(&self, c: &Candidate, attempt: u32) -> Result<String, ProviderError> {
-        self.calls.lock().unwrap().push((c.provider.clone(), attempt));
+        self.calls
+            .lock()
+            .unwrap()
+            .push((c.provider.clone(), attempt));
         let next = {
             let mut plan = self.plan.lock().unwrap();
             let list = plan.entry(c.provider.clone()).or_default();
@@ -58,7 +61,10 @@ impl Script {
 }
 
 fn executor() -> Executor {
-    Executor::new(RetryPolicy::default(), Breakers::new(BreakerConfig::default()))
+    Executor::new(
+        RetryPolicy::default(),
+        Breakers::new(BreakerConfig::default()),
+    )
 }
 
 #[tokio::test(start_paused = true)]
@@ -77,9 +83,20 @@ async fn retries_with_backoff_then_succeeds() {
     assert_eq!(attempts.calls(), 3);
     assert_eq!(attempts.fallback_from(), None);
     assert_eq!(attempts.winner().unwrap().attempt, 3);
-    assert_eq!(s.calls(), [("alpha".into(), 1), ("alpha".into(), 2), ("alpha".into(), 3)]);
+    assert_eq!(
+        s.calls(),
+        [
+            ("alpha".into(), 1),
+            ("alpha".into(), 2),
+            ("alpha".into(), 3)
+        ]
+    );
     // Full jitter: at most 250 ms + 500 ms of backoff.
-    assert!(t0.elapsed() <= Duration::from_millis(750), "{:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() <= Duration::from_millis(750),
+        "{:?}",
+        t0.elapsed()
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -211,11 +228,16 @@ async fn open_breaker_is_skipped_then_probed_after_cool_down() {
     assert_eq!(attempts.calls(), 1);
     assert_eq!(s.calls()[before..], [("beta".into(), 1)]);
     assert_eq!(attempts.fallback_from(), Some("model-a"));
-    assert!(matches!(attempts.steps[0].outcome, Outcome::CircuitOpen { retry_in_ms } if retry_in_ms > 29_000));
+    assert!(
+        matches!(attempts.steps[0].outcome, Outcome::CircuitOpen { retry_in_ms } if retry_in_ms > 29_000)
+    );
 
     // After the cool-down one probe goes to alpha; it succeeds and closes the breaker.
     tokio::time::advance(Duration::from_secs(30)).await;
-    assert_eq!(ex.breakers.state("alpha", "model-a"), BreakerState::HalfOpen);
+    assert_eq!(
+        ex.breakers.state("alpha", "model-a"),
+        BreakerState::HalfOpen
+    );
     let (answer, attempts) = run().await.unwrap();
     assert_eq!(answer, "answer from model-a");
     assert_eq!(attempts.fallback_from(), None);
@@ -233,18 +255,26 @@ async fn every_breaker_open_gives_unavailable_with_a_wait() {
     };
     let ex = Executor::new(RetryPolicy::no_retries(), Breakers::new(cfg));
     for c in candidates() {
-        ex.breakers.acquire(&c.provider, &c.model).unwrap().failure();
+        ex.breakers
+            .acquire(&c.provider, &c.model)
+            .unwrap()
+            .failure();
     }
     let (e, attempts) = ex
-        .call_with_fallbacks(&candidates(), |_c, _n| async {
-            Ok::<_, ProviderError>(())
-        })
+        .call_with_fallbacks(&candidates(), |_c, _n| async { Ok::<_, ProviderError>(()) })
         .await
         .unwrap_err();
     assert_eq!(e.to_openai_error().0, 503);
-    assert!(e.message.contains("alpha/model-a, beta/model-b"), "{}", e.message);
+    assert!(
+        e.message.contains("alpha/model-a, beta/model-b"),
+        "{}",
+        e.message
+    );
     assert_eq!(attempts.calls(), 0);
-    assert_eq!(attempts.shortest_breaker_wait(), Some(Duration::from_secs(10)));
+    assert_eq!(
+        attempts.shortest_breaker_wait(),
+        Some(Duration::from_secs(10))
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -320,5 +350,8 @@ async fn executor_future_is_send() {
         .map(|(a, att)| (a, att.calls()))
         .map_err(|(e, _)| e)
     });
-    assert_eq!(handle.await.unwrap().unwrap(), ("answer from model-a".to_string(), 2));
+    assert_eq!(
+        handle.await.unwrap().unwrap(),
+        ("answer from model-a".to_string(), 2)
+    );
 }

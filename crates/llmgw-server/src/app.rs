@@ -10,7 +10,7 @@ use axum::{middleware, Json, Router};
 use llmgw_types::ApiError;
 
 use crate::error::{method_not_allowed, unknown_route, HttpError};
-use crate::handlers::{chat, feedback, health, models, route};
+use crate::handlers::{admin, chat, feedback, health, models, route};
 use crate::meta::request_id_layer;
 use crate::state::AppState;
 
@@ -23,6 +23,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/models", get(models::list_models))
         .route("/v1/models/{*model}", get(retrieve_model))
         .route("/health", get(health::health))
+        .route("/admin/keys", get(admin::list).post(admin::issue))
+        .route("/admin/keys/{id}", get(admin::get).delete(admin::revoke))
+        .route("/metrics", get(crate::metrics::handler))
         .fallback(fallback)
         .method_not_allowed_fallback(wrong_method)
         // Bodies are read by the handlers themselves, with the configured limit and an

@@ -1,5 +1,6 @@
 //! The HTTP gateway of LLM Gateway: an OpenAI-compatible API (`/v1/chat/completions`,
-//! `/v1/models`, `/v1/route`, `/v1/feedback`, `/health`) over the configured providers.
+//! `/v1/models`, `/v1/route`, `/v1/feedback`, `/health`) and Prometheus `/metrics` over the
+//! configured providers.
 //!
 //! The request path is a pipeline of stages (`stages/`): auth → validate → route → cache →
 //! call → respond → record. Each stage is a small module with a narrow interface; the
@@ -19,8 +20,10 @@ mod app;
 pub mod auto;
 mod classifier;
 mod error;
+pub mod governance;
 mod handlers;
 pub mod meta;
+pub mod metrics;
 mod pipeline;
 pub mod providers;
 mod shutdown;
@@ -33,13 +36,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use llmgw_config::Config;
+use llmgw_governance::Governor;
 use llmgw_outcomes::OutcomeLog;
+use llmgw_reliability::Executor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use auto::{AutoRouting, Prediction, QualityPredictor};
 pub use classifier::{load_router, ClassifierPredictor};
 pub use error::{error_response, HttpError};
+pub use metrics::Metrics;
 pub use providers::{
     connect_providers, needs_simulator, resolve_providers, ProviderHandle, ProviderRegistry,
     ProviderSpec, Secret, SimEndpoints,
@@ -55,16 +61,33 @@ pub use upstream::{ChunkStream, Upstream, UpstreamError};
 pub struct GatewayBuilder {
     config: Config,
     providers: ProviderRegistry,
-    auth: Arc<dyn Authenticator>,
+    auth: Option<Arc<dyn Authenticator>>,
     cache: Option<Arc<dyn ResponseCache>>,
     auto: AutoRouting,
     outcomes: Option<OutcomeLog>,
+    governor: Option<Governor>,
+    executor: Option<Executor>,
 }
 
 impl GatewayBuilder {
     /// Use `auth` in the auth stage.
     pub fn auth(mut self, auth: Arc<dyn Authenticator>) -> Self {
-        self.auth = auth;
+        self.auth = Some(auth);
+        self
+    }
+
+    /// Use `governor` for keys, budgets and rate limits (default: from the config's
+    /// `[[keys]]` and `[admin]`). Unless [`GatewayBuilder::auth`] installs another
+    /// authenticator, the auth stage checks the governor's keys.
+    pub fn governor(mut self, governor: Governor) -> Self {
+        self.governor = Some(governor);
+        self
+    }
+
+    /// Use `executor` for retries, fallbacks and breakers (default: the config's
+    /// `[reliability]`).
+    pub fn executor(mut self, executor: Executor) -> Self {
+        self.executor = Some(executor);
         self
     }
 
@@ -89,14 +112,32 @@ impl GatewayBuilder {
     /// The gateway.
     pub fn build(self) -> Gateway {
         let started_unix = llmgw_types::unix_now();
+        // `[[keys]]` were validated when the config was loaded.
+        #[allow(clippy::expect_used)]
+        let governor = self.governor.unwrap_or_else(|| {
+            governance::governor_from_config(&self.config)
+                .expect("gateway keys are validated with the config")
+        });
+        let executor = self
+            .executor
+            .unwrap_or_else(|| governance::executor_from_config(&self.config));
+        let auth = self
+            .auth
+            .unwrap_or_else(|| Arc::new(governance::GovernorAuth(governor.clone())));
+        // Fixed, valid metric names: building them fails only on a library defect.
+        #[allow(clippy::expect_used)]
+        let metrics = Arc::new(Metrics::new().expect("the metric definitions are valid"));
         Gateway {
             state: Arc::new(AppState {
                 config: Arc::new(self.config),
                 providers: self.providers,
-                auth: self.auth,
+                auth,
                 cache: self.cache,
                 auto: self.auto,
                 outcomes: self.outcomes,
+                metrics,
+                governor,
+                executor,
                 tasks: TaskTracker::new(),
                 started: Instant::now(),
                 started_unix,
@@ -117,10 +158,12 @@ impl Gateway {
         GatewayBuilder {
             config,
             providers,
-            auth: Arc::new(OpenAccess),
+            auth: None,
             cache: None,
             auto: AutoRouting::disabled("no router is loaded"),
             outcomes: None,
+            governor: None,
+            executor: None,
         }
     }
 

@@ -23,6 +23,12 @@ pub const DIFFICULTY: HeaderName = HeaderName::from_static("x-llmgw-difficulty")
 pub const ESTIMATED_COST: HeaderName = HeaderName::from_static("x-llmgw-estimated-cost-usd");
 /// `x-llmgw-routing-ms`: time spent choosing the model.
 pub const ROUTING_MS: HeaderName = HeaderName::from_static("x-llmgw-routing-ms");
+/// `x-llmgw-cache`: `hit`, `miss` or `bypass` (absent when no response cache is installed).
+pub const CACHE: HeaderName = HeaderName::from_static("x-llmgw-cache");
+/// `x-llmgw-attempts`: upstream calls made for this request (retries and fallbacks included).
+pub const ATTEMPTS: HeaderName = HeaderName::from_static("x-llmgw-attempts");
+/// `x-llmgw-fallback-from`: the first-choice model, when another model answered (or was tried).
+pub const FALLBACK_FROM: HeaderName = HeaderName::from_static("x-llmgw-fallback-from");
 /// Request header: per-request quality target for `auto`.
 pub const MIN_QUALITY_IN: HeaderName = HeaderName::from_static("x-llmgw-min-quality");
 /// Request header: per-request cost cap for `auto`.
@@ -76,6 +82,12 @@ pub struct ResponseMeta {
     pub routing: Option<RoutingHeaders>,
     /// Seconds the provider asked to wait (sent as `retry-after`).
     pub retry_after_secs: Option<u64>,
+    /// What the cache stage did: `hit`, `miss` or `bypass`.
+    pub cache: Option<&'static str>,
+    /// Upstream calls made.
+    pub attempts: Option<u32>,
+    /// The first-choice model, when the request fell back from it.
+    pub fallback_from: Option<String>,
 }
 
 /// Routing figures reported in headers.
@@ -107,6 +119,15 @@ impl ResponseMeta {
         if let Some(p) = &self.provider {
             put(PROVIDER, p);
             put(SIMULATED, if self.simulated { "true" } else { "false" });
+        }
+        if let Some(cache) = self.cache {
+            put(CACHE, cache);
+        }
+        if let Some(n) = self.attempts {
+            put(ATTEMPTS, &n.to_string());
+        }
+        if let Some(m) = &self.fallback_from {
+            put(FALLBACK_FROM, m);
         }
         if let Some(secs) = self.retry_after_secs {
             put(axum::http::header::RETRY_AFTER, &secs.max(1).to_string());
@@ -148,6 +169,9 @@ mod tests {
                 routing_ms: 3.5,
             }),
             retry_after_secs: Some(7),
+            cache: Some("hit"),
+            attempts: Some(3),
+            fallback_from: Some("strong".into()),
         };
         let mut h = HeaderMap::new();
         meta.apply(&mut h);
@@ -161,5 +185,8 @@ mod tests {
         assert_eq!(h[ESTIMATED_COST], "0.00120000");
         assert_eq!(h[ROUTING_MS], "3.500");
         assert_eq!(h[axum::http::header::RETRY_AFTER], "7");
+        assert_eq!(h[CACHE], "hit");
+        assert_eq!(h[ATTEMPTS], "3");
+        assert_eq!(h[FALLBACK_FROM], "strong");
     }
 }

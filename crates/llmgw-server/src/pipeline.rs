@@ -18,7 +18,7 @@ use crate::meta::{RequestId, ResponseMeta, RoutingHeaders};
 use crate::stages::call::{self, Answer, Budgets};
 use crate::stages::record::{self, RecordGuard};
 use crate::stages::respond::{self, StreamPlan};
-use crate::stages::route::{self, Routed};
+use crate::stages::route::{self, Routed, Target};
 use crate::stages::{cache, validate};
 use crate::state::AppState;
 
@@ -134,13 +134,31 @@ async fn run(
     validate::check_fits_model(&req, &routed.target.model, prompt_tokens)
         .map_err(at("invalid_request"))?;
 
+    // govern: the models this caller may use, first choice first
+    let who = if state.governor.is_open() {
+        llmgw_governance::Principal::anonymous()
+    } else {
+        state
+            .governor
+            .principal(caller.key_id.as_deref())
+            .map_err(|e| refused(flight, &e))?
+    };
+    let candidates = allowed_candidates(state, &who, &routed, &req, prompt_tokens)
+        .map_err(|e| refused(flight, &e))?;
+    if candidates[0].model.id != routed.target.model.id {
+        note_target(flight, &candidates[0]);
+    }
+
     // cache
     let query = cache::CacheQuery {
         caller: &caller,
-        model: &routed.target.model.id,
+        model: &candidates[0].model.id,
         request: &req,
     };
-    let cache_state = cache::lookup(state.cache.as_deref(), &query);
+    let bypass = cache::bypass_requested(headers, &req).map_err(at("invalid_request"))?;
+    let cache_state = cache::lookup(state.cache.as_deref(), &query, bypass);
+    flight.meta.cache = cache_state.label();
+    state.metrics.cache_lookup(cache_state.label());
     if let cache::CacheOutcome::Hit(hit) = &cache_state {
         flight.rec.cache_hit = if hit.similarity.is_some() {
             llmgw_outcomes::CacheHit::Semantic
@@ -153,7 +171,7 @@ async fn run(
             flight.rec.prompt_tokens = Some(usage.prompt_tokens);
             flight.rec.completion_tokens = Some(usage.completion_tokens);
         }
-        let model_id = &routed.target.model.id;
+        let model_id = &candidates[0].model.id;
         if !req.is_stream() {
             return Ok(Reply::Done(respond::json(
                 hit.response.clone(),
@@ -169,15 +187,27 @@ async fn run(
         return Ok(stream_reply(
             state,
             flight,
-            &routed,
+            &candidates[0],
             &req,
             Box::pin(futures::stream::iter(chunks)),
+            None,
         ));
     }
 
-    // call
-    let target = &routed.target;
-    let up_req = call::upstream_request(target, &req);
+    // admit: rate limits and budgets hold this request's worst-case cost until it settles
+    let admission = crate::governance::admission(&req, prompt_tokens, &candidates);
+    let mut permit = state
+        .governor
+        .admit(&who, admission)
+        .await
+        .map_err(|e| refused(flight, &e))?;
+    // A client that goes away mid-call still pays for the prompt the provider received.
+    permit.charge_if_dropped(llmgw_governance::Actual {
+        tokens: prompt_tokens,
+        cost_usd: candidates[0].model.cost_usd(prompt_tokens, 0, 0),
+    });
+
+    // call (retries, fallbacks, circuit breakers)
     let server = &state.config.server;
     let budgets = Budgets {
         first_token: server.first_token_timeout(),
@@ -185,16 +215,33 @@ async fn run(
     };
     let call_started = Instant::now();
     flight.rec.overhead_ms = Some(duration_ms(flight.started, call_started));
-    let answer = call::call(target, up_req, budgets).await.map_err(|e| {
-        let kind: &'static str = match e.kind.as_str() {
-            "upstream_timeout" => "upstream_timeout",
-            "upstream_rate_limited" => "upstream_rate_limited",
-            _ => "upstream_error",
+    let (answer, target) =
+        match call::call_candidates(&state.executor, &candidates, &req, budgets).await {
+            Ok((answer, winner, attempts)) => {
+                note_attempts(flight, &attempts, &candidates, Some(winner));
+                (answer, &candidates[winner])
+            }
+            Err((e, attempts)) => {
+                note_attempts(flight, &attempts, &candidates, None);
+                let kind: &'static str = match e.kind.as_str() {
+                    "upstream_timeout" => "upstream_timeout",
+                    "upstream_rate_limited" => "upstream_rate_limited",
+                    "circuit_open" => "circuit_open",
+                    _ => "upstream_error",
+                };
+                flight.rec.error_kind = Some(e.kind.clone());
+                let wait = e.retry_after.or_else(|| {
+                    (e.kind == "circuit_open")
+                        .then(|| attempts.shortest_breaker_wait())
+                        .flatten()
+                });
+                flight.meta.retry_after_secs = wait.map(|d| d.as_secs_f64().ceil() as u64);
+                // Failed calls are not billed: the hold is released, nothing is charged.
+                permit.release().await;
+                return Err((*e.error, kind));
+            }
         };
-        flight.rec.error_kind = Some(e.kind.clone());
-        flight.meta.retry_after_secs = e.retry_after.map(|d| d.as_secs_f64().ceil() as u64);
-        (*e.error, kind)
-    })?;
+    let first_choice_answered = std::ptr::eq(target, &candidates[0]);
 
     // respond (+ record)
     match answer {
@@ -209,7 +256,14 @@ async fn run(
                 .and_then(|c| c.finish_reason)
                 .map(|r| r.as_str().to_string());
             flight.rec.first_token_at = Some(SystemTime::now());
-            if matches!(cache_state, cache::CacheOutcome::Miss) {
+            let actual = crate::governance::actual_usage(
+                &flight.rec,
+                &target.model,
+                prompt_tokens,
+                response_chars(&resp),
+            );
+            permit.settle(actual).await;
+            if matches!(cache_state, cache::CacheOutcome::Miss) && first_choice_answered {
                 if let Some(c) = &state.cache {
                     c.store(&query, &resp);
                 }
@@ -220,7 +274,22 @@ async fn run(
                 &flight.meta,
             )))
         }
-        Answer::Stream(chunks) => Ok(stream_reply(state, flight, &routed, &req, chunks)),
+        Answer::Stream(chunks) => {
+            let chunks = match (&cache_state, &state.cache) {
+                (cache::CacheOutcome::Miss, Some(c)) if first_choice_answered => {
+                    cache::store_when_complete(c.clone(), cache::OwnedQuery::new(&query), chunks)
+                }
+                _ => chunks,
+            };
+            Ok(stream_reply(
+                state,
+                flight,
+                target,
+                &req,
+                chunks,
+                Some((permit, prompt_tokens)),
+            ))
+        }
     }
 }
 
@@ -228,14 +297,15 @@ async fn run(
 fn stream_reply(
     state: &Arc<AppState>,
     flight: &mut Flight,
-    routed: &Routed,
+    target: &Target,
     req: &ChatCompletionRequest,
     chunks: crate::upstream::ChunkStream,
+    permit: Option<(llmgw_governance::Permit, u64)>,
 ) -> Reply {
     let server = &state.config.server;
     let plan = StreamPlan {
-        model: routed.target.model.clone(),
-        provider: routed.target.provider.name.clone(),
+        model: target.model.clone(),
+        provider: target.provider.name.clone(),
         client_wants_usage: req.include_usage(),
         first_chunk_budget: server.first_token_timeout(),
         total_budget: server
@@ -246,7 +316,10 @@ fn stream_reply(
         &mut flight.rec,
         OutcomeRecord::new("", "", SystemTime::now()),
     );
-    let guard = RecordGuard::new(state, rec, flight.started);
+    let mut guard = RecordGuard::new(state, rec, flight.started);
+    if let Some((permit, prompt_tokens)) = permit {
+        guard = guard.with_permit(permit, target.model.clone(), prompt_tokens);
+    }
     Reply::Streaming(respond::sse(chunks, plan, guard, &flight.meta))
 }
 
@@ -324,4 +397,95 @@ fn note_auto(flight: &mut Flight, auto: &AutoDecision) {
             reason: Some(c.reason.clone()),
         })
         .collect();
+}
+
+/// A refusal of the governor as a stage error, with its `retry-after`.
+fn refused(flight: &mut Flight, e: &llmgw_governance::GovernError) -> StageError {
+    let (err, retry_after, kind) = crate::governance::refusal(e);
+    flight.meta.retry_after_secs = retry_after;
+    flight.rec.error_kind = Some(kind.to_string());
+    (err, kind)
+}
+
+/// The route's first choice and fallbacks that `who` may use and whose context window holds
+/// the request; 403 when the caller may use none of them.
+fn allowed_candidates(
+    state: &AppState,
+    who: &llmgw_governance::Principal,
+    routed: &Routed,
+    req: &ChatCompletionRequest,
+    prompt_tokens: u64,
+) -> Result<Vec<Target>, llmgw_governance::GovernError> {
+    let first = &routed.target;
+    let allowed = |t: &Target| state.governor.check_model(who, &t.model.id).is_ok();
+    let mut out: Vec<Target> = Vec::with_capacity(1 + routed.fallbacks.len());
+    if allowed(first) {
+        out.push(first.clone());
+    } else if routed.auto.is_none() {
+        // A named model the key may not use.
+        state.governor.check_model(who, &first.model.id)?;
+    }
+    out.extend(
+        routed
+            .fallbacks
+            .iter()
+            .filter(|t| allowed(t))
+            .filter(|t| validate::check_fits_model(req, &t.model, prompt_tokens).is_ok())
+            .cloned(),
+    );
+    if out.is_empty() {
+        state.governor.check_model(who, &first.model.id)?;
+    }
+    Ok(out)
+}
+
+/// Report `target` as the model of the request (headers and record).
+fn note_target(flight: &mut Flight, target: &Target) {
+    flight.meta.model = Some(target.model.id.clone());
+    flight.meta.provider = Some(target.provider.name.clone());
+    flight.meta.simulated = target.provider.simulated;
+    flight.rec.model = Some(target.model.id.clone());
+    flight.rec.provider = Some(target.provider.name.clone());
+}
+
+/// Put what the call stage did into the headers (`x-llmgw-attempts`,
+/// `x-llmgw-fallback-from`) and the record (`retries`, `fallbacks`, the model that answered).
+fn note_attempts(
+    flight: &mut Flight,
+    attempts: &llmgw_reliability::Attempts,
+    candidates: &[Target],
+    winner: Option<usize>,
+) {
+    use llmgw_reliability::Outcome;
+    flight.meta.attempts = Some(attempts.calls());
+    flight.meta.fallback_from = attempts.fallback_from().map(str::to_string);
+    flight.rec.retries = attempts
+        .steps
+        .iter()
+        .filter(|s| s.attempt > 1 && !matches!(s.outcome, Outcome::CircuitOpen { .. }))
+        .count() as u32;
+    let last = winner.or_else(|| attempts.steps.last().map(|s| s.candidate));
+    let Some(last) = last else { return };
+    let mut before: Vec<String> = Vec::new();
+    for s in attempts.steps.iter().filter(|s| s.candidate != last) {
+        if !before.contains(&s.model) {
+            before.push(s.model.clone());
+        }
+    }
+    flight.rec.fallbacks = before;
+    if let Some(t) = candidates.get(last).filter(|_| last > 0) {
+        note_target(flight, t);
+    }
+}
+
+/// Characters of output in a complete answer (for the usage estimate when none is reported).
+fn response_chars(resp: &llmgw_types::ChatCompletionResponse) -> u64 {
+    let mut n = 0usize;
+    for c in &resp.choices {
+        n += c.message.content.as_ref().map_or(0, |t| t.len());
+        for call in c.message.tool_calls.iter().flatten() {
+            n += call.function.arguments.len();
+        }
+    }
+    n as u64
 }

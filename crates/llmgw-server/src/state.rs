@@ -6,7 +6,11 @@ use std::time::Instant;
 use llmgw_config::Config;
 use llmgw_outcomes::OutcomeLog;
 
+use llmgw_governance::Governor;
+use llmgw_reliability::Executor;
+
 use crate::auto::AutoRouting;
+use crate::metrics::Metrics;
 use crate::providers::ProviderRegistry;
 use crate::stages::auth::Authenticator;
 use crate::stages::cache::ResponseCache;
@@ -25,6 +29,12 @@ pub struct AppState {
     pub auto: AutoRouting,
     /// Record stage (`None`: outcomes are only logged as tracing events).
     pub outcomes: Option<OutcomeLog>,
+    /// Prometheus metrics (`GET /metrics`).
+    pub metrics: Arc<Metrics>,
+    /// Gateway keys, budgets and rate limits (open when no keys exist).
+    pub governor: Governor,
+    /// Retries, fallbacks and circuit breakers of upstream calls.
+    pub executor: Executor,
     /// Background tasks that must finish before the outcome log closes.
     pub tasks: tokio_util::task::TaskTracker,
     /// When the gateway started.

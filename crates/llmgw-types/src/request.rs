@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// Top-level request fields that belong to LLM Gateway itself and are never sent upstream.
-pub const GATEWAY_FIELDS: &[&str] = &["route"];
+pub const GATEWAY_FIELDS: &[&str] = &["route", "cache"];
 
 /// `POST /v1/chat/completions` request body.
 ///

@@ -19,6 +19,12 @@ pub struct Health {
     pub uptime_secs: u64,
     /// Requests may reach the gateway without a gateway key.
     pub open_access: bool,
+    /// Gateway keys configured or issued.
+    pub gateway_keys: usize,
+    /// The admin API is enabled (an admin key is configured).
+    pub admin_api: bool,
+    /// Circuit breakers of the (provider, model) pairs called so far.
+    pub circuit_breakers: Vec<llmgw_reliability::BreakerStatus>,
     /// Auto routing state.
     pub auto_routing: AutoRoutingHealth,
     /// Providers by name.
@@ -85,6 +91,9 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Json<Health> {
         version: env!("CARGO_PKG_VERSION"),
         uptime_secs: state.started.elapsed().as_secs(),
         open_access: state.auth.is_open(),
+        gateway_keys: state.governor.keys().len(),
+        admin_api: state.governor.admin_enabled(),
+        circuit_breakers: state.executor.breakers.snapshot(),
         auto_routing: AutoRoutingHealth {
             enabled: state.auto.is_enabled(),
             reason: state.auto.disabled_reason().map(str::to_string),

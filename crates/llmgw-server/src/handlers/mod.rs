@@ -1,5 +1,6 @@
 //! HTTP handlers, one file per endpoint.
 
+pub mod admin;
 pub mod chat;
 pub mod feedback;
 pub mod health;

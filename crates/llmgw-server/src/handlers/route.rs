@@ -83,6 +83,8 @@ async fn decide(
         simulated: routed.target.provider.simulated,
         routing: None,
         retry_after_secs: None,
+        cache: None,
+        ..ResponseMeta::default()
     };
     let body = match &routed.auto {
         None => RouteBody {

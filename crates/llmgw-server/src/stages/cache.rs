@@ -1,13 +1,21 @@
 //! Cache stage: answer from a response cache when one is installed (as JSON, or replayed as
-//! a stream), and offer complete non-streamed answers to it. Without a cache every request
-//! goes upstream.
+//! a stream), and offer complete answers to it: non-streamed ones at once, streamed ones
+//! when the stream has ended with a finish reason (see [`store_when_complete`]). Without a
+//! cache every request goes upstream; `"cache": false` in the body or `cache-control:
+//! no-cache` (or `no-store`) in the request headers bypasses it.
 
+use axum::http::{header, HeaderMap};
 use llmgw_types::{
-    ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, ChunkDelta, FinishReason,
-    FunctionCallDelta, Role, ToolCallDelta, ToolKind,
+    ApiError, ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, ChunkDelta,
+    FinishReason, FunctionCallDelta, Role, ToolCallDelta, ToolKind,
 };
 
 use super::auth::Caller;
+
+pub use super::cache_fill::{store_when_complete, OwnedQuery, StreamAssembler};
+
+/// The request-body field that turns the cache off for one request (`"cache": false`).
+pub const CACHE_FIELD: &str = "cache";
 
 /// What the cache is asked about: the request as it will be sent (model resolved) and who
 /// sends it, so entries never cross tenants.
@@ -48,12 +56,57 @@ pub enum CacheOutcome {
     Miss,
     /// Found: answer from the cache.
     Hit(Box<CachedAnswer>),
+    /// The client asked not to use the cache: call upstream, store nothing.
+    Bypass,
 }
 
-/// Look the request up in `cache` (if any).
-pub fn lookup(cache: Option<&dyn ResponseCache>, query: &CacheQuery<'_>) -> CacheOutcome {
+impl CacheOutcome {
+    /// The value of the `x-llmgw-cache` header (`None` when no cache is installed).
+    pub fn label(&self) -> Option<&'static str> {
+        match self {
+            CacheOutcome::Disabled => None,
+            CacheOutcome::Miss => Some("miss"),
+            CacheOutcome::Hit(_) => Some("hit"),
+            CacheOutcome::Bypass => Some("bypass"),
+        }
+    }
+}
+
+/// Whether the client asked to bypass the cache: `"cache": false` in the body, or
+/// `cache-control: no-cache` / `no-store`. A `cache` field that is not a boolean is a 400.
+pub fn bypass_requested(
+    headers: &HeaderMap,
+    req: &ChatCompletionRequest,
+) -> Result<bool, ApiError> {
+    let body_off = match req.extra.get(CACHE_FIELD) {
+        None | Some(serde_json::Value::Bool(true)) => false,
+        Some(serde_json::Value::Bool(false)) => true,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "`cache` must be a boolean: `false` answers this request without the cache.",
+                Some(CACHE_FIELD),
+            ))
+        }
+    };
+    let header_off = headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|d| d.trim().to_ascii_lowercase())
+        .any(|d| d == "no-cache" || d == "no-store");
+    Ok(body_off || header_off)
+}
+
+/// Look the request up in `cache` (if any), unless `bypass`.
+pub fn lookup(
+    cache: Option<&dyn ResponseCache>,
+    query: &CacheQuery<'_>,
+    bypass: bool,
+) -> CacheOutcome {
     match cache {
         None => CacheOutcome::Disabled,
+        Some(_) if bypass => CacheOutcome::Bypass,
         Some(c) => match c.lookup(query) {
             Some(hit) => CacheOutcome::Hit(Box::new(hit)),
             None => CacheOutcome::Miss,
@@ -120,6 +173,31 @@ pub fn replay_as_chunks(resp: &ChatCompletionResponse) -> Vec<ChatCompletionChun
 mod tests {
     use super::*;
     use llmgw_types::{Choice, FunctionCall, ResponseMessage, ToolCall, Usage};
+
+    #[test]
+    fn bypass_comes_from_the_body_or_cache_control() {
+        let mut req = ChatCompletionRequest::default();
+        let mut headers = HeaderMap::new();
+        assert!(!bypass_requested(&headers, &req).unwrap());
+        req.extra
+            .insert("cache".into(), serde_json::Value::Bool(true));
+        assert!(!bypass_requested(&headers, &req).unwrap());
+        req.extra
+            .insert("cache".into(), serde_json::Value::Bool(false));
+        assert!(bypass_requested(&headers, &req).unwrap());
+        req.extra.insert("cache".into(), serde_json::json!("no"));
+        let err = bypass_requested(&headers, &req).unwrap_err();
+        assert_eq!(err.status, 400);
+        assert_eq!(err.body.error.param.as_deref(), Some("cache"));
+        req.extra.clear();
+        headers.insert(
+            header::CACHE_CONTROL,
+            "max-age=0, No-Cache".parse().unwrap(),
+        );
+        assert!(bypass_requested(&headers, &req).unwrap());
+        headers.insert(header::CACHE_CONTROL, "max-age=60".parse().unwrap());
+        assert!(!bypass_requested(&headers, &req).unwrap());
+    }
 
     #[test]
     fn replay_rebuilds_text_tool_calls_finish_and_usage() {

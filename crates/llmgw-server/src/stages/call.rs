@@ -84,3 +84,44 @@ pub fn timeout(provider: &str, budget: Duration, what: &str) -> UpstreamError {
         true,
     )
 }
+
+/// Call `candidates` in order (the route stage's first choice, then its fallbacks) with
+/// retries, backoff, circuit breakers and the total deadline of `executor`. A stream counts
+/// as answered once it has produced output; a failure before that is retried like a failed
+/// call. Returns the answer, the index of the candidate that gave it, and every attempt.
+pub async fn call_candidates(
+    executor: &llmgw_reliability::Executor,
+    candidates: &[Target],
+    req: &ChatCompletionRequest,
+    budgets: Budgets,
+) -> Result<
+    (Answer, usize, llmgw_reliability::Attempts),
+    (UpstreamError, llmgw_reliability::Attempts),
+> {
+    let (answer, attempts) = executor
+        .call_with_fallbacks(candidates, |target, _attempt| {
+            let target = target.clone();
+            let up = upstream_request(&target, req);
+            async move {
+                match call(&target, up, budgets).await? {
+                    Answer::Stream(chunks) => {
+                        let started =
+                            llmgw_reliability::start_stream(chunks, crate::governance::has_output);
+                        match tokio::time::timeout(budgets.first_token, started).await {
+                            Ok(Ok(chunks)) => Ok(Answer::Stream(Box::pin(chunks))),
+                            Ok(Err(e)) => Err(e),
+                            Err(_) => Err(timeout(
+                                &target.provider.name,
+                                budgets.first_token,
+                                "send a first token",
+                            )),
+                        }
+                    }
+                    complete => Ok(complete),
+                }
+            }
+        })
+        .await?;
+    let winner = attempts.winner().map_or(0, |w| w.candidate);
+    Ok((answer, winner, attempts))
+}

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod cache;
+mod cache_fill;
 pub mod call;
 pub mod record;
 pub mod respond;

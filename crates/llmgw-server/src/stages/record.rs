@@ -5,10 +5,12 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use llmgw_config::CatalogModel;
+use llmgw_governance::Permit;
 use llmgw_outcomes::{OutcomeLog, OutcomeRecord, TryRecordError};
 use llmgw_types::Usage;
 use tokio_util::task::TaskTracker;
 
+use crate::metrics::Metrics;
 use crate::state::AppState;
 
 /// Fill the usage fields and the cost of `rec` from the upstream's usage.
@@ -23,10 +25,11 @@ pub fn apply_usage(rec: &mut OutcomeRecord, usage: &Usage, model: &CatalogModel)
     ));
 }
 
-/// Close the record (`completed_at`, latency) and log the request.
-fn close(rec: &mut OutcomeRecord, started: Instant) {
+/// Close the record (`completed_at`, latency), count it in the metrics and log the request.
+fn close(rec: &mut OutcomeRecord, started: Instant, metrics: &Metrics) {
     rec.completed_at = SystemTime::now();
     rec.latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    metrics.observe(rec);
     tracing::info!(
         request_id = %rec.request_id,
         requested_model = %rec.requested_model,
@@ -45,7 +48,7 @@ fn close(rec: &mut OutcomeRecord, started: Instant) {
 
 /// Record a finished request, waiting for room in the log's queue if it is full.
 pub async fn finish(state: &AppState, mut rec: OutcomeRecord, started: Instant) {
-    close(&mut rec, started);
+    close(&mut rec, started, &state.metrics);
     if let Some(log) = &state.outcomes {
         if let Err(e) = log.record(rec).await {
             tracing::error!(error = %e, "outcome log refused a record");
@@ -59,10 +62,11 @@ pub async fn finish(state: &AppState, mut rec: OutcomeRecord, started: Instant) 
 pub fn finish_now(
     log: Option<&OutcomeLog>,
     tasks: &TaskTracker,
+    metrics: &Metrics,
     mut rec: OutcomeRecord,
     started: Instant,
 ) {
-    close(&mut rec, started);
+    close(&mut rec, started, metrics);
     let Some(log) = log else { return };
     match log.try_record(rec) {
         Ok(()) => {}
@@ -87,6 +91,52 @@ pub struct RecordGuard {
     started: Instant,
     log: Option<OutcomeLog>,
     tasks: TaskTracker,
+    metrics: Arc<Metrics>,
+    settlement: Option<Settlement>,
+    output_chars: u64,
+}
+
+/// A budget hold to settle from the record's usage when the record is written.
+struct Settlement {
+    permit: Permit,
+    model: CatalogModel,
+    prompt_estimate: u64,
+}
+
+impl RecordGuard {
+    /// Settle `permit` with this request's usage when its record is written (priced on
+    /// `model`; estimated from `prompt_estimate` and the output sent when the provider
+    /// reported no usage).
+    pub fn with_permit(
+        mut self,
+        permit: Permit,
+        model: CatalogModel,
+        prompt_estimate: u64,
+    ) -> Self {
+        self.settlement = Some(Settlement {
+            permit,
+            model,
+            prompt_estimate,
+        });
+        self
+    }
+
+    /// Count `chars` characters of output sent to the client.
+    pub fn add_output_chars(&mut self, chars: usize) {
+        self.output_chars = self.output_chars.saturating_add(chars as u64);
+    }
+
+    fn settle(&mut self, rec: &OutcomeRecord) {
+        if let Some(s) = self.settlement.take() {
+            let actual = crate::governance::actual_usage(
+                rec,
+                &s.model,
+                s.prompt_estimate,
+                self.output_chars,
+            );
+            s.permit.settle_in_background(actual);
+        }
+    }
 }
 
 impl RecordGuard {
@@ -97,6 +147,9 @@ impl RecordGuard {
             started,
             log: state.outcomes.clone(),
             tasks: state.tasks.clone(),
+            metrics: state.metrics.clone(),
+            settlement: None,
+            output_chars: 0,
         }
     }
 
@@ -108,7 +161,14 @@ impl RecordGuard {
     /// Write the record now.
     pub fn finish(mut self) {
         if let Some(rec) = self.rec.take() {
-            finish_now(self.log.as_ref(), &self.tasks, rec, self.started);
+            self.settle(&rec);
+            finish_now(
+                self.log.as_ref(),
+                &self.tasks,
+                &self.metrics,
+                rec,
+                self.started,
+            );
         }
     }
 }
@@ -119,7 +179,14 @@ impl Drop for RecordGuard {
             if rec.error_kind.is_none() {
                 rec.error_kind = Some("client_closed".to_string());
             }
-            finish_now(self.log.as_ref(), &self.tasks, rec, self.started);
+            self.settle(&rec);
+            finish_now(
+                self.log.as_ref(),
+                &self.tasks,
+                &self.metrics,
+                rec,
+                self.started,
+            );
         }
     }
 }

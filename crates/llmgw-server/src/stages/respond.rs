@@ -176,6 +176,25 @@ fn forward(
     finished: &mut bool,
 ) -> Option<Bytes> {
     chunk.model.clone_from(&plan.model.id);
+    let output_chars: usize = chunk
+        .choices
+        .iter()
+        .map(|c| {
+            c.delta.content.as_deref().map_or(0, str::len)
+                + c.delta
+                    .tool_calls
+                    .iter()
+                    .flatten()
+                    .map(|t| {
+                        t.function
+                            .as_ref()
+                            .and_then(|f| f.arguments.as_deref())
+                            .map_or(0, str::len)
+                    })
+                    .sum::<usize>()
+        })
+        .sum();
+    guard.add_output_chars(output_chars);
     if let Some(rec) = guard.rec() {
         let has_output = chunk.choices.iter().any(|c| {
             c.delta.content.as_deref().is_some_and(|t| !t.is_empty())

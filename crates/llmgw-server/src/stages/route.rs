@@ -40,7 +40,7 @@ pub async fn resolve(
             let target = named_target(state, &req.model)?;
             Ok(Routed {
                 target,
-                fallbacks: Vec::new(),
+                fallbacks: configured_fallbacks(state, &req.model),
                 auto: None,
             })
         }
@@ -64,6 +64,24 @@ pub async fn resolve(
             })
         }
     }
+}
+
+/// The fallbacks `[reliability.fallbacks]` lists for named model `model_id`, leaving out
+/// those whose provider cannot be called.
+fn configured_fallbacks(state: &AppState, model_id: &str) -> Vec<Target> {
+    state
+        .config
+        .reliability
+        .fallbacks_of(model_id)
+        .iter()
+        .filter_map(|m| target_of(state, m))
+        .filter(|t| {
+            state
+                .providers
+                .unavailable_reason(&t.provider.name)
+                .is_none()
+        })
+        .collect()
 }
 
 fn target_of(state: &AppState, model_id: &str) -> Option<Target> {

@@ -8,5 +8,6 @@ mod auto;
 mod cache;
 mod chat;
 mod errors;
+mod metrics;
 mod record;
 mod stream;
