@@ -99,6 +99,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let auto = load_router(&config.routing.router_dir).await;
     let (outcome_log, writer) = match &config.server.log_dir {
         Some(dir) => {
+            seed_output_lengths(&auto, dir).await;
             let (log, writer) =
                 llmgw_outcomes::OutcomeLog::start(llmgw_outcomes::LogConfig::new(dir.clone()))
                     .with_context(|| {
@@ -217,6 +218,34 @@ fn report_providers(specs: &[ProviderSpec]) {
             "answers from {} are SIMULATED (demo mode): deterministic text, not real model output",
             simulated.join(", ")
         );
+    }
+}
+
+/// Seed the expected answer length per model from the outcome logs already in `dir`, so
+/// `model: "auto"` prices candidates on what they really answered. Logs that cannot be
+/// read only cost the seed: the catalog's figures stay in use.
+async fn seed_output_lengths(auto: &AutoRouting, dir: &Path) {
+    let owned = dir.to_path_buf();
+    let stats = tokio::task::spawn_blocking(move || {
+        llmgw_outcomes::output_stats::observed_output_tokens(&owned)
+    })
+    .await;
+    match stats {
+        Ok(Ok(stats)) => {
+            for (model, s) in &stats {
+                auto.output_lengths().seed(model, s.mean_tokens, s.count);
+            }
+            if !stats.is_empty() {
+                tracing::info!(
+                    models = stats.len(),
+                    "expected answer lengths seeded from the outcome logs"
+                );
+            }
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "cannot read answer lengths from the outcome logs")
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read answer lengths from the outcome logs"),
     }
 }
 

@@ -37,6 +37,8 @@ mod error;
 pub mod export;
 mod files;
 mod log;
+#[cfg(feature = "export")]
+pub mod output_stats;
 mod pending;
 mod record;
 mod schema;

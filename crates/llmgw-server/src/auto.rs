@@ -13,6 +13,7 @@ use llmgw_types::{ApiError, ChatCompletionRequest, ErrorBody};
 use serde::{Deserialize, Serialize};
 
 use crate::meta::{MAX_COST_IN, MIN_QUALITY_IN};
+use crate::output_lengths::OutputLengths;
 use crate::providers::ProviderRegistry;
 
 /// Expected completion length when the catalog gives none for a model.
@@ -43,6 +44,7 @@ pub trait QualityPredictor: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct AutoRouting {
     predictor: Result<Arc<dyn QualityPredictor>, String>,
+    output_lengths: OutputLengths,
 }
 
 impl AutoRouting {
@@ -50,6 +52,7 @@ impl AutoRouting {
     pub fn enabled(predictor: Arc<dyn QualityPredictor>) -> Self {
         AutoRouting {
             predictor: Ok(predictor),
+            output_lengths: OutputLengths::default(),
         }
     }
 
@@ -57,12 +60,19 @@ impl AutoRouting {
     pub fn disabled(reason: impl Into<String>) -> Self {
         AutoRouting {
             predictor: Err(reason.into()),
+            output_lengths: OutputLengths::default(),
         }
     }
 
     /// Whether `auto` can be served.
     pub fn is_enabled(&self) -> bool {
         self.predictor.is_ok()
+    }
+
+    /// The answer lengths observed per model, which replace the catalog's
+    /// `typical_output_tokens` in cost estimates once a model has enough answers.
+    pub fn output_lengths(&self) -> &OutputLengths {
+        &self.output_lengths
     }
 
     /// Why `auto` cannot be served, when it cannot.
@@ -301,8 +311,10 @@ impl AutoRouting {
             .map(|m| {
                 let profile = m.quality_profile();
                 let predicted = prediction.quality.get(profile).copied();
-                let expected_output = m
-                    .typical_output_tokens
+                let expected_output = self
+                    .output_lengths
+                    .expected(&m.id)
+                    .or(m.typical_output_tokens)
                     .unwrap_or(DEFAULT_EXPECTED_OUTPUT_TOKENS)
                     .min(output_cap.unwrap_or(u64::MAX));
                 let unavailable = if predicted.is_none() {

@@ -24,6 +24,7 @@ pub mod governance;
 mod handlers;
 pub mod meta;
 pub mod metrics;
+pub mod output_lengths;
 mod pipeline;
 pub mod providers;
 mod shutdown;
@@ -126,7 +127,11 @@ impl GatewayBuilder {
             .unwrap_or_else(|| Arc::new(governance::GovernorAuth(governor.clone())));
         // Fixed, valid metric names: building them fails only on a library defect.
         #[allow(clippy::expect_used)]
-        let metrics = Arc::new(Metrics::new().expect("the metric definitions are valid"));
+        let metrics = Arc::new(
+            Metrics::new()
+                .expect("the metric definitions are valid")
+                .with_answer_lengths(self.auto.output_lengths().clone()),
+        );
         Gateway {
             state: Arc::new(AppState {
                 config: Arc::new(self.config),

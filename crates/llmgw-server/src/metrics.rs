@@ -16,6 +16,7 @@ use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, TextEncoder,
 };
 
+use crate::output_lengths::OutputLengths;
 use crate::state::AppState;
 
 /// Label value for a request that never reached a model or provider.
@@ -42,6 +43,7 @@ pub struct Metrics {
     log_counts: IntGaugeVec,
     breaker_state: IntGaugeVec,
     breaker_opened: IntGaugeVec,
+    answer_lengths: OutputLengths,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -141,7 +143,15 @@ impl Metrics {
                 ),
                 model_provider,
             )?,
+            answer_lengths: OutputLengths::default(),
         })
+    }
+
+    /// Also feed every successful, non-cached answer's completion tokens to `lengths`
+    /// (the expected answer lengths `model: "auto"` prices candidates with).
+    pub fn with_answer_lengths(mut self, lengths: OutputLengths) -> Self {
+        self.answer_lengths = lengths;
+        self
     }
 
     /// Record the circuit breakers' states (read when the endpoint is scraped).
@@ -177,6 +187,11 @@ impl Metrics {
             self.errors
                 .with_label_values(&[model, provider, kind])
                 .inc();
+        }
+        if rec.cache_hit == CacheHit::None && rec.status == 200 && rec.error_kind.is_none() {
+            if let (Some(m), Some(n)) = (rec.model.as_deref(), rec.completion_tokens) {
+                self.answer_lengths.observe(m, n);
+            }
         }
         if rec.cache_hit == CacheHit::None {
             let cached = rec.cached_tokens.unwrap_or(0);
