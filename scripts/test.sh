@@ -31,5 +31,5 @@ cargo run --quiet -p llmgw-outcomes --example sample_logs -- target/sample-logs
 export LLMGW_TEST_LOGS="$PWD/target/sample-logs"
 
 step "python tests (official openai client, Parquet readers, learning loop, notebook)"
-export LLMGW_BIN="$PWD/target/debug/llmgw"
+export LLMGW_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/llmgw"
 .venv/bin/python -m pytest -q tests/python
