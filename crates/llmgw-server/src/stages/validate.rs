@@ -268,6 +268,11 @@ pub fn check_fits_model(
 mod tests {
     use super::*;
 
+    /// The `param` of the error a request is rejected with.
+    fn rejected_param(req: &ChatCompletionRequest) -> Option<String> {
+        check_chat_request(req).unwrap_err().body.error.param
+    }
+
     fn parse(body: &str) -> Result<ChatCompletionRequest, ApiError> {
         parse_json(body.as_bytes())
     }
@@ -334,49 +339,20 @@ mod tests {
         let req =
             parse(r#"{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":3}"#)
                 .unwrap();
-        assert_eq!(
-            check_chat_request(&req)
-                .unwrap_err()
-                .body
-                .error
-                .param
-                .as_deref(),
-            Some("temperature")
-        );
+        assert_eq!(rejected_param(&req).as_deref(), Some("temperature"));
 
         let req = parse(r#"{"model":"m","messages":[{"role":"tool","content":"x"}]}"#).unwrap();
         assert_eq!(
-            check_chat_request(&req)
-                .unwrap_err()
-                .body
-                .error
-                .param
-                .as_deref(),
+            rejected_param(&req).as_deref(),
             Some("messages[0].tool_call_id")
         );
 
         let req = parse(r#"{"model":"m","messages":[{"role":"user"}]}"#).unwrap();
-        assert_eq!(
-            check_chat_request(&req)
-                .unwrap_err()
-                .body
-                .error
-                .param
-                .as_deref(),
-            Some("messages[0].content")
-        );
+        assert_eq!(rejected_param(&req).as_deref(), Some("messages[0].content"));
 
         let req =
             parse(r#"{"model":"m","messages":[{"role":"user","content":"x"}],"n":2}"#).unwrap();
-        assert_eq!(
-            check_chat_request(&req)
-                .unwrap_err()
-                .body
-                .error
-                .param
-                .as_deref(),
-            Some("n")
-        );
+        assert_eq!(rejected_param(&req).as_deref(), Some("n"));
 
         let req = parse(
             r#"{"model":"m","messages":[{"role":"user","content":"x"}],
@@ -384,12 +360,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            check_chat_request(&req)
-                .unwrap_err()
-                .body
-                .error
-                .param
-                .as_deref(),
+            rejected_param(&req).as_deref(),
             Some("tools[0].function.name")
         );
     }
