@@ -7,6 +7,20 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+step "system packages (redis-server for shared-state tests, chromium for the dashboard test)"
+need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
+# Tests that need these fail (instead of skipping) when they are missing.
+export LLMGW_REQUIRE_REDIS=1
+export LLMGW_REQUIRE_CHROMIUM=1
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
