@@ -25,6 +25,8 @@ struct Cli {
 enum Command {
     /// Serve the OpenAI-compatible HTTP API.
     Serve(cmd::serve::Args),
+    /// Serve the simulated OpenAI, Anthropic and Gemini providers on their own.
+    Sim(cmd::sim::Args),
     /// Train the routing classifier from labelled prompts (and outcome logs).
     Train(cmd::train::Args),
     /// Score prompts with a router: predicted quality per model and difficulty.
@@ -43,6 +45,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => cmd::serve::run(args),
+        Command::Sim(args) => cmd::sim::run(args),
         Command::Train(args) => cmd::train::run(args),
         Command::Score(args) => cmd::score::run(args),
         Command::Bench(args) => cmd::bench::run(args),

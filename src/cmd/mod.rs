@@ -6,4 +6,5 @@ pub mod export;
 pub mod keys;
 pub mod score;
 pub mod serve;
+pub mod sim;
 pub mod train;

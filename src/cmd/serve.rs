@@ -97,6 +97,14 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         .context("cannot set up the provider clients")?;
 
     let auto = load_router(&config.routing.router_dir).await;
+    if config.cache.enabled && config.cache.semantic {
+        if let Some(reason) = auto.disabled_reason() {
+            anyhow::bail!(
+                "`[cache] semantic = true` needs the trained router, whose encoder embeds the \
+                 prompts, but {reason}; set `semantic = false` or point `routing.router_dir` at a router"
+            );
+        }
+    }
     let (outcome_log, writer) = match &config.server.log_dir {
         Some(dir) => {
             seed_output_lengths(&auto, dir).await;
@@ -116,22 +124,65 @@ async fn serve(args: Args) -> anyhow::Result<()> {
 
     let listen = config.server.listen;
     let curl_model = example_model(&config, &specs);
+    // Shared state in Redis (`[shared_state]`, `[cache] backend = "redis"`), if configured.
+    let shared = llmgw_redis::SharedState::from_config(&config)
+        .context("cannot set up the shared state in Redis")?;
+    let mut shared_governor = None;
+    if let Some(shared) = &shared {
+        // A Redis that does not answer yet is logged; requests retry it.
+        let _ = shared.check().await;
+        shared_governor = shared.governor_for(&config)?;
+    }
+    let governor = match shared_governor {
+        Some(governor) => governor,
+        None => llmgw_server::governance::governor_from_config(&config)
+            .context("cannot load the gateway keys")?,
+    };
+    match governor.keys().file() {
+        Some(file) => tracing::info!(
+            file = %file.path().display(),
+            "keys issued through the admin API are kept in this file (hashes only)"
+        ),
+        None if governor.admin_enabled() => tracing::warn!(
+            "keys issued through the admin API live in memory only: set `[admin] keys_file` \
+             or `server.log_dir` to keep them across restarts"
+        ),
+        None => {}
+    }
     let cache_config = config.cache.clone();
-    let mut builder = Gateway::builder(config, providers).auto_routing(auto);
+    let mut builder = Gateway::builder(config, providers)
+        .auto_routing(auto)
+        .governor(governor);
     if let Some(log) = outcome_log {
         builder = builder.outcome_log(log);
     }
-    if cache_config.enabled {
+    if let Some(cache) = shared.as_ref().and_then(|s| s.cache.clone()) {
+        tracing::info!(
+            ttl_seconds = cache_config.ttl_seconds,
+            max_entry_bytes = cache_config.max_entry_bytes,
+            "exact response cache in Redis, shared by every instance; semantic matches stay per instance"
+        );
+        builder = builder.cache(std::sync::Arc::new(cache));
+    } else if cache_config.enabled {
         tracing::info!(
             ttl_seconds = cache_config.ttl_seconds,
             max_entries = cache_config.max_entries,
             max_bytes = cache_config.max_bytes,
-            "exact response cache on"
+            semantic = cache_config.semantic,
+            similarity_threshold = cache_config.similarity_threshold,
+            "response cache in memory: exact matches, and similar prompts when `semantic` is on \
+             (for all requests) or a request asks for it"
         );
-        let cache = llmgw_cache::ExactCache::new((&cache_config).into());
+        let cache = llmgw_cache::MemoryCache::new((&cache_config).into());
         builder = builder.cache(std::sync::Arc::new(cache));
     }
     let gateway = builder.build();
+    if let Some(shared) = &shared {
+        let metrics = shared
+            .metrics()
+            .context("cannot set up the shared-state metrics")?;
+        gateway.state().metrics.add_collector(Box::new(metrics));
+    }
     let governor = &gateway.state().governor;
     if governor.is_open() {
         tracing::warn!("gateway is open: no gateway keys are configured, every caller is let in");
@@ -293,6 +344,7 @@ fn example_model(config: &Config, specs: &[ProviderSpec]) -> Option<String> {
 fn print_banner(addr: SocketAddr, model: Option<&str>) {
     println!("LLM Gateway listening on http://{addr}");
     println!("  OpenAI-compatible base URL: http://{addr}/v1");
+    println!("  Dashboard: http://{addr}/dashboard");
     if let Some(model) = model {
         println!("  Try it:");
         println!(

@@ -3,7 +3,10 @@
 use std::collections::BTreeMap;
 
 use llmgw_server::stages::cache::{CacheQuery, CACHE_FIELD};
-use llmgw_types::{ChatMessage, ResponseFormat, StopSequences, Tool, ToolChoice, GATEWAY_FIELDS};
+use llmgw_types::{
+    ChatMessage, ContentPart, MessageContent, ResponseFormat, Role, StopSequences, Tool,
+    ToolChoice, GATEWAY_FIELDS,
+};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -32,6 +35,9 @@ struct KeyView<'a> {
     tenant: &'a str,
     model: &'a str,
     messages: &'a [ChatMessage],
+    /// Semantic buckets only: the final user turn without its text, and the encoder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    semantic: Option<SemanticPart<'a>>,
     tools: &'a Option<Vec<Tool>>,
     tool_choice: &'a Option<ToolChoice>,
     parallel_tool_calls: Option<bool>,
@@ -53,8 +59,50 @@ pub fn tenant<'a>(query: &CacheQuery<'a>) -> &'a str {
     query.caller.key_id.as_deref().unwrap_or(OPEN_TENANT)
 }
 
+/// What a semantic bucket keeps of the final user turn (everything but its text), and the
+/// encoder whose vectors the bucket compares.
+#[derive(Serialize)]
+struct SemanticPart<'a> {
+    final_name: Option<&'a str>,
+    encoder: &'a str,
+}
+
 /// The fingerprint of `query`: tenant, resolved model and every answer-changing field.
 pub fn fingerprint(query: &CacheQuery<'_>) -> Fingerprint {
+    hash(query, &query.request.messages, None)
+}
+
+/// The semantic bucket of `query`: like [`fingerprint()`] but without the text of the final
+/// user message, plus the embedding's encoder id. Every earlier message (system prompt,
+/// history, tool results) stays in it, so a semantic match can only differ from the stored
+/// request in the wording of its last user turn. `None` when the query has no embedding or
+/// its last message is not a plain-text user message (images or other parts are not in the
+/// embedding, so such requests are only cached exactly).
+pub fn params_fingerprint(query: &CacheQuery<'_>) -> Option<Fingerprint> {
+    let embedding = query.embedding?;
+    let (last, earlier) = query.request.messages.split_last()?;
+    let text_only = match &last.content {
+        Some(MessageContent::Text(_)) => true,
+        Some(MessageContent::Parts(parts)) => {
+            parts.iter().all(|p| matches!(p, ContentPart::Text { .. }))
+        }
+        None => false,
+    };
+    if last.role != Role::User || !text_only || last.tool_calls.is_some() {
+        return None;
+    }
+    let part = SemanticPart {
+        final_name: last.name.as_deref(),
+        encoder: embedding.encoder,
+    };
+    Some(hash(query, earlier, Some(part)))
+}
+
+fn hash(
+    query: &CacheQuery<'_>,
+    messages: &[ChatMessage],
+    semantic: Option<SemanticPart<'_>>,
+) -> Fingerprint {
     let req = query.request;
     let extra = req
         .extra
@@ -69,7 +117,8 @@ pub fn fingerprint(query: &CacheQuery<'_>) -> Fingerprint {
         version: 1,
         tenant: tenant(query),
         model: query.model,
-        messages: &req.messages,
+        messages,
+        semantic,
         tools: &req.tools,
         tool_choice: &req.tool_choice,
         parallel_tool_calls: req.parallel_tool_calls,
@@ -110,6 +159,8 @@ mod tests {
             caller,
             model,
             request: req,
+            embedding: None,
+            min_similarity: None,
         })
     }
 

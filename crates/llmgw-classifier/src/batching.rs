@@ -1,8 +1,10 @@
 //! Dynamic batching: concurrent requests are embedded together.
 //!
 //! Callers `await` [`BatchingRouter::predict`]; a worker thread takes the first waiting
-//! prompt, keeps collecting until `max_batch` prompts or `max_wait` has passed, runs one
-//! batched forward pass, and answers each caller. The queue is bounded: when
+//! prompt together with every prompt already queued behind it (up to `max_batch`), waits
+//! up to `max_wait` for more when that is set (by default it does not wait: prompts that
+//! arrive during a forward pass form the next batch, so a lone prompt is never delayed and
+//! batches grow with the load), runs one batched forward pass, and answers each caller. The queue is bounded: when
 //! `queue_capacity` prompts are waiting, further callers wait for room (back-pressure)
 //! rather than growing memory.
 
@@ -22,7 +24,8 @@ use crate::router::{Prediction, Router};
 pub struct BatchConfig {
     /// Most prompts per forward pass.
     pub max_batch: usize,
-    /// Longest time the first prompt of a batch waits for others.
+    /// Longest time the first prompt of a batch waits for others that are not queued yet
+    /// (default zero: the batch is what is queued when the worker is free).
     pub max_wait: Duration,
     /// Most prompts queued (waiting or being embedded) at once.
     pub queue_capacity: usize,
@@ -32,7 +35,7 @@ impl Default for BatchConfig {
     fn default() -> Self {
         Self {
             max_batch: 16,
-            max_wait: Duration::from_millis(3),
+            max_wait: Duration::ZERO,
             queue_capacity: 1024,
         }
     }
@@ -86,6 +89,14 @@ fn worker_loop(
     while let Ok(first) = rx.recv() {
         let deadline = Instant::now() + cfg.max_wait;
         let mut jobs = vec![first];
+        // Everything already queued joins this batch at once...
+        while jobs.len() < max_batch {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        // ...and, when `max_wait` is set, what arrives before it runs out.
         while jobs.len() < max_batch {
             let now = Instant::now();
             if now >= deadline {

@@ -191,6 +191,51 @@ async fn batching_matches_unbatched_predictions() {
     assert_eq!(batching.queue_depth(), 0);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_batching_does_not_hold_a_lone_prompt_but_batches_a_crowd() {
+    let t = trained();
+    // A max_wait far longer than a forward pass shows what waiting costs a lone prompt.
+    let waiting = BatchingRouter::new(
+        Router::load(&t.out).unwrap(),
+        BatchConfig {
+            max_wait: std::time::Duration::from_millis(400),
+            ..BatchConfig::default()
+        },
+    );
+    let eager = BatchingRouter::new(Router::load(&t.out).unwrap(), BatchConfig::default());
+    for b in [&waiting, &eager] {
+        b.predict("warm up".into()).await.unwrap();
+    }
+    let time = |b: BatchingRouter| async move {
+        let t0 = std::time::Instant::now();
+        b.predict("What is 7 times 8?".into()).await.unwrap();
+        t0.elapsed()
+    };
+    let waited = time(waiting.clone()).await;
+    let eager_took = time(eager.clone()).await;
+    assert!(
+        waited >= std::time::Duration::from_millis(400),
+        "{waited:?}"
+    );
+    assert!(
+        eager_took < std::time::Duration::from_millis(400),
+        "the default must not wait for company: {eager_took:?}"
+    );
+    // 32 prompts at once: those queued while a pass runs share the next pass.
+    let before = eager.batches_run();
+    let handles: Vec<_> = (0..32)
+        .map(|i| {
+            let b = eager.clone();
+            tokio::spawn(async move { b.predict(format!("Crowd question {i}?")).await })
+        })
+        .collect();
+    for h in handles {
+        h.await.unwrap().unwrap();
+    }
+    let passes = eager.batches_run() - before;
+    assert!(passes < 32, "32 concurrent prompts took {passes} passes");
+}
+
 #[test]
 fn loading_errors_name_what_is_missing() {
     let t = trained();

@@ -13,6 +13,7 @@
 //!
 //! [admin]
 //! key_env = "LLMGW_ADMIN_KEY"       # enables /admin/keys for callers presenting this key
+//! keys_file = "admin-keys.json"     # keys issued / revoked through it (default: <server.log_dir>/admin-keys.json)
 //!
 //! [reliability]
 //! max_attempts = 3                  # calls per model, the first included
@@ -31,7 +32,7 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use llmgw_governance::{KeyHash, KeySpec, KeyStore};
@@ -50,15 +51,52 @@ pub struct AdminConfig {
     /// SHA-256 of the admin key (instead of `key_env`).
     #[serde(default)]
     pub key_hash: Option<KeyHash>,
+    /// File that keeps the keys issued and revoked through the admin API (hashes only), so
+    /// they survive a restart. Relative paths: against the config file's folder. Default:
+    /// `admin-keys.json` in `server.log_dir` when that is set; otherwise such keys live in
+    /// memory only.
+    #[serde(default)]
+    pub keys_file: Option<PathBuf>,
 }
 
+/// File name of the keys file in `server.log_dir` when `[admin] keys_file` is not set.
+pub const DEFAULT_KEYS_FILE_NAME: &str = "admin-keys.json";
+
 impl AdminConfig {
+    pub(crate) fn validate(&mut self, file: &Path, base_dir: &Path) -> Result<(), ConfigError> {
+        if let Some(path) = &self.keys_file {
+            if path.as_os_str().is_empty() {
+                return Err(ConfigError::invalid(
+                    file,
+                    "admin.keys_file",
+                    "expected a file path, got an empty string",
+                ));
+            }
+            self.keys_file = Some(base_dir.join(path));
+        }
+        Ok(())
+    }
+
     /// The admin key's hash, from `key_hash` or the environment (`None`: admin API off).
     pub fn resolve_hash(&self) -> Option<KeyHash> {
         self.key_hash.or_else(|| {
             let var = self.key_env.as_deref()?;
             let key = std::env::var(var).ok().filter(|k| !k.trim().is_empty())?;
             Some(KeyHash::of(key.trim()))
+        })
+    }
+}
+
+impl crate::Config {
+    /// Where keys issued and revoked through the admin API are kept: `[admin] keys_file`, or
+    /// [`DEFAULT_KEYS_FILE_NAME`] in `server.log_dir`; `None` when neither is set (such keys
+    /// then live in memory only).
+    pub fn admin_keys_file(&self) -> Option<PathBuf> {
+        self.admin.keys_file.clone().or_else(|| {
+            self.server
+                .log_dir
+                .as_ref()
+                .map(|d| d.join(DEFAULT_KEYS_FILE_NAME))
         })
     }
 }
@@ -262,13 +300,13 @@ mod tests {
     fn admin_hash_from_config_or_env() {
         let h = KeyHash::of("admin-secret");
         let a = AdminConfig {
-            key_env: None,
             key_hash: Some(h),
+            ..AdminConfig::default()
         };
         assert_eq!(a.resolve_hash(), Some(h));
         let a = AdminConfig {
             key_env: Some("LLMGW_TEST_ADMIN_KEY_NEVER_SET".into()),
-            key_hash: None,
+            ..AdminConfig::default()
         };
         assert_eq!(a.resolve_hash(), None);
     }
@@ -325,5 +363,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("reliability.max_attempts"), "{err}");
+    }
+
+    #[test]
+    fn keys_file_is_resolved_or_defaults_to_the_log_dir() {
+        let cfg = load("[admin]\nkeys_file = \"state/keys.json\"\n").unwrap();
+        let file = cfg.admin_keys_file().unwrap();
+        assert!(file.is_absolute(), "{file:?}");
+        assert!(file.ends_with("state/keys.json"), "{file:?}");
+
+        let cfg = load("[server]\nlog_dir = \"logs\"\n").unwrap();
+        let file = cfg.admin_keys_file().unwrap();
+        assert!(
+            file.ends_with(format!("logs/{DEFAULT_KEYS_FILE_NAME}")),
+            "{file:?}"
+        );
+        assert_eq!(file.parent(), cfg.server.log_dir.as_deref());
+
+        assert_eq!(load("").unwrap().admin_keys_file(), None);
+        let err = load("[admin]\nkeys_file = \"\"\n").unwrap_err().to_string();
+        assert!(err.contains("admin.keys_file"), "{err}");
     }
 }

@@ -15,6 +15,7 @@
 //! expected. Relative paths are resolved against the folder of the file that holds them
 //! (for the embedded demo config: the `models/` folder it stands for).
 
+mod analytics;
 mod cache;
 mod catalog;
 mod error;
@@ -22,24 +23,31 @@ mod governance;
 mod provider;
 mod routing;
 mod server;
+mod shared_state;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use analytics::AnalyticsConfig;
 pub use cache::{
-    CacheConfig, DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_MAX_ENTRIES, DEFAULT_CACHE_TTL_SECS,
+    CacheConfig, DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_MAX_ENTRIES, DEFAULT_CACHE_MAX_ENTRY_BYTES,
+    DEFAULT_CACHE_TTL_SECS, DEFAULT_SIMILARITY_THRESHOLD,
 };
 pub use catalog::{Catalog, CatalogModel};
 pub use error::{ConfigError, Location};
-pub use governance::{AdminConfig, ReliabilityConfig};
+pub use governance::{AdminConfig, ReliabilityConfig, DEFAULT_KEYS_FILE_NAME};
 pub use llmgw_governance::KeySpec;
 pub use provider::{KeyStatus, ProviderConfig, ProviderKind, SimulateMode};
 pub use routing::{
     Objective, PolicyConfig, RoutingConfig, BUILTIN_MIN_QUALITY, BUILTIN_POLICY, DEFAULT_ROUTER_DIR,
 };
 pub use server::{ServerConfig, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES};
+pub use shared_state::{
+    CounterFailure, SharedStateConfig, StateBackend, DEFAULT_REDIS_PREFIX,
+    DEFAULT_REDIS_TIMEOUT_MS, DEFAULT_REDIS_URL_ENV,
+};
 
 /// Text of the embedded demo config (`models/demo.toml`).
 pub const DEMO_CONFIG_TOML: &str = include_str!("../../../models/demo.toml");
@@ -65,6 +73,10 @@ struct ConfigFile {
     admin: AdminConfig,
     #[serde(default)]
     reliability: ReliabilityConfig,
+    #[serde(default)]
+    analytics: AnalyticsConfig,
+    #[serde(default)]
+    shared_state: SharedStateConfig,
 }
 
 /// Where a config came from.
@@ -97,6 +109,10 @@ pub struct Config {
     pub admin: AdminConfig,
     /// `[reliability]`: retries, fallbacks, circuit breakers.
     pub reliability: ReliabilityConfig,
+    /// `[analytics]`: the savings reference model.
+    pub analytics: AnalyticsConfig,
+    /// `[shared_state]`: the Redis server shared by several instances (unused by default).
+    pub shared_state: SharedStateConfig,
 }
 
 impl Config {
@@ -151,8 +167,10 @@ impl Config {
             mut routing,
             cache,
             keys,
-            admin,
+            mut admin,
             reliability,
+            analytics,
+            shared_state,
             ..
         } = file;
         server_cfg.validate(path, base_dir)?;
@@ -170,7 +188,14 @@ impl Config {
         catalog.check_providers(&providers, path)?;
         routing.validate(path, base_dir, &providers, &catalog)?;
         governance::validate_keys(&keys, path)?;
+        admin.validate(path, base_dir)?;
         reliability.validate(path, &catalog)?;
+        analytics.validate(path, &catalog)?;
+        let cache_in_redis = cache.enabled && cache.backend == StateBackend::Redis;
+        shared_state.validate(
+            path,
+            cache_in_redis || shared_state.counters == StateBackend::Redis,
+        )?;
         Ok(Config {
             source,
             server: server_cfg,
@@ -181,6 +206,8 @@ impl Config {
             keys,
             admin,
             reliability,
+            analytics,
+            shared_state,
         })
     }
 

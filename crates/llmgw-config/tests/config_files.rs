@@ -487,3 +487,32 @@ fn cache_section_is_optional_read_and_checked() {
     ));
     assert_eq!(err.key(), "cache.max_bytes", "{text}");
 }
+
+#[test]
+fn semantic_cache_settings_are_read_and_the_threshold_checked() {
+    let cfg = Files::new(CONFIG, CATALOG).load().unwrap();
+    assert!(!cfg.cache.semantic, "semantic matching is opt-in");
+    assert_eq!(
+        cfg.cache.similarity_threshold,
+        llmgw_config::DEFAULT_SIMILARITY_THRESHOLD
+    );
+    let config = format!(
+        "{CONFIG}\n[cache]\nenabled = true\nsemantic = true\nsimilarity_threshold = 0.97\n"
+    );
+    let cfg = Files::new(&config, CATALOG).load().unwrap();
+    assert!(cfg.cache.semantic);
+    assert_eq!(cfg.cache.similarity_threshold, 0.97);
+    for bad in ["0", "0.0", "-0.5", "1.01", "nan"] {
+        let (err, text) = config_error(&format!(
+            "{CONFIG}\n[cache]\nenabled = true\nsemantic = true\nsimilarity_threshold = {bad}\n"
+        ));
+        assert_eq!(err.key(), "cache.similarity_threshold", "{bad}: {text}");
+    }
+    let cfg = Files::new(
+        &format!("{CONFIG}\n[cache]\nenabled = true\nsimilarity_threshold = 1.0\n"),
+        CATALOG,
+    )
+    .load()
+    .unwrap();
+    assert_eq!(cfg.cache.similarity_threshold, 1.0);
+}

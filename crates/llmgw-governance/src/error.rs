@@ -73,6 +73,9 @@ pub enum GovernError {
     /// The counter store failed; requests are refused rather than let through uncounted.
     #[error("Spend counters are unavailable: {0}")]
     Store(#[from] StoreError),
+    /// An admin change to the keys could not be written to the keys file (it was undone).
+    #[error("The change to the gateway keys could not be saved, so it was not made: {0}")]
+    KeysNotSaved(String),
 }
 
 fn unit(kind: RateKind) -> &'static str {
@@ -83,7 +86,7 @@ fn unit(kind: RateKind) -> &'static str {
 }
 
 impl GovernError {
-    /// The HTTP status: 401, 403, 429 or 503.
+    /// The HTTP status: 401, 403, 429, 500 or 503.
     pub fn status(&self) -> u16 {
         match self {
             GovernError::MissingKey
@@ -95,6 +98,7 @@ impl GovernError {
             | GovernError::BudgetExceeded { .. }
             | GovernError::BudgetHeld { .. } => 429,
             GovernError::Store(_) => 503,
+            GovernError::KeysNotSaved(_) => 500,
         }
     }
 
@@ -136,6 +140,9 @@ impl GovernError {
                 ErrorBody::new("insufficient_quota", msg).with_code("budget_exceeded")
             }
             GovernError::Store(_) => ErrorBody::server_error(msg).with_code("counters_unavailable"),
+            GovernError::KeysNotSaved(_) => {
+                ErrorBody::server_error(msg).with_code("keys_not_saved")
+            }
         }
     }
 

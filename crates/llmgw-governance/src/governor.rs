@@ -137,6 +137,18 @@ impl Governor {
         }
     }
 
+    /// Counts spend and rates in `store` instead (e.g. a store shared by several gateway
+    /// instances); keys, clock and admin key stay. Use it before the first request.
+    pub fn with_counter_store(mut self, store: Arc<dyn CounterStore>) -> Self {
+        self.store = store;
+        self
+    }
+
+    /// The counter store.
+    pub fn counter_store(&self) -> &Arc<dyn CounterStore> {
+        &self.store
+    }
+
     /// Enables the admin API for the key whose hash is `hash`.
     pub fn with_admin_key_hash(mut self, hash: KeyHash) -> Self {
         self.admin = Some(hash);
@@ -338,8 +350,10 @@ impl Governor {
 
     /// Revokes key `id` and drops its counters; `false` when there was none.
     pub async fn revoke(&self, id: &str) -> Result<bool, GovernError> {
-        if !self.keys.revoke(id) {
-            return Ok(false);
+        match self.keys.revoke(id) {
+            Ok(true) => {}
+            Ok(false) => return Ok(false),
+            Err(e) => return Err(GovernError::KeysNotSaved(e.to_string())),
         }
         self.store.forget(id).await?;
         Ok(true)

@@ -4,7 +4,8 @@
 //!
 //! * Keys are stored only as SHA-256 hashes ([`KeyHash`]); key ids are public. The key a caller
 //!   presents never appears in `Debug` output or errors ([`ApiKey`], [`GovernError`]).
-//! * A [`KeyStore`] holds the keys of the config file plus those issued or revoked at run time.
+//! * A [`KeyStore`] holds the keys of the config file plus those issued or revoked at run time,
+//!   which a [`KeysFile`] keeps across restarts (hashes only, written atomically, mode 0600).
 //! * The [`Governor`] authenticates `Authorization: Bearer <key>` (401), checks the model
 //!   (403), and admits a request against the key's rate limits and budgets (429 with a
 //!   `retry-after`), returning a [`Permit`] that is settled with the actual usage when the
@@ -39,19 +40,23 @@ mod clock;
 mod error;
 mod governor;
 mod key;
+mod keyfile;
 mod keystore;
 mod memory;
 mod money;
 mod spec;
 mod store;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 mod window;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::GovernError;
 pub use governor::{Actual, Admission, Governor, KeyUsage, Permit, Principal, HELD_BUDGET_RETRY};
 pub use key::{ApiKey, InvalidKeyHash, KeyHash, KEY_PREFIX};
-pub use keystore::KeyStore;
-pub use memory::MemoryStore;
+pub use keyfile::{KeysFile, KeysFileContents, KeysFileError, RevokedKey, KEYS_FILE_VERSION};
+pub use keystore::{KeyStore, KeyStoreError};
+pub use memory::{Footprint, MemoryStore};
 pub use money::{nanos_to_usd, usd_to_nanos, NANOS_PER_USD};
 pub use spec::{KeyPolicy, KeySpec, NewKey, SpecError};
 pub use store::{

@@ -25,10 +25,31 @@ pub struct MemoryStore {
     keys: Mutex<HashMap<String, KeyCounters>>,
 }
 
+/// How much a [`MemoryStore`] holds: what its memory grows with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Footprint {
+    /// Keys with counters.
+    pub keys: usize,
+    /// Budget windows, all keys together.
+    pub windows: usize,
+    /// Rate buckets, all keys together.
+    pub buckets: usize,
+}
+
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// What the store holds now.
+    pub fn footprint(&self) -> Footprint {
+        let keys = self.lock();
+        Footprint {
+            keys: keys.len(),
+            windows: keys.values().map(|c| c.windows.len()).sum(),
+            buckets: keys.values().map(|c| c.buckets.len()).sum(),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, KeyCounters>> {
@@ -245,5 +266,13 @@ mod tests {
         );
         assert_eq!(block_on(s.spend("k", day(0))).unwrap().spent, 0);
         assert_eq!(s.lock()["k"].windows.len(), 1);
+        assert_eq!(
+            s.footprint(),
+            Footprint {
+                keys: 1,
+                windows: 1,
+                buckets: 0
+            }
+        );
     }
 }

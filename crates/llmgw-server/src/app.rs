@@ -10,7 +10,7 @@ use axum::{middleware, Json, Router};
 use llmgw_types::ApiError;
 
 use crate::error::{method_not_allowed, unknown_route, HttpError};
-use crate::handlers::{admin, chat, feedback, health, models, route};
+use crate::handlers::{admin, analytics, chat, dashboard, feedback, health, models, route};
 use crate::meta::request_id_layer;
 use crate::state::AppState;
 
@@ -26,6 +26,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/admin/keys", get(admin::list).post(admin::issue))
         .route("/admin/keys/{id}", get(admin::get).delete(admin::revoke))
         .route("/metrics", get(crate::metrics::handler))
+        .route("/v1/analytics/spend", get(analytics::spend))
+        .route("/v1/analytics/overview", get(analytics::overview))
+        .route("/dashboard", get(dashboard::page))
         .fallback(fallback)
         .method_not_allowed_fallback(wrong_method)
         // Bodies are read by the handlers themselves, with the configured limit and an

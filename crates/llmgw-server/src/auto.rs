@@ -79,6 +79,18 @@ impl AutoRouting {
     pub fn disabled_reason(&self) -> Option<&str> {
         self.predictor.as_ref().err().map(String::as_str)
     }
+
+    /// The sentence embedding of `text` and its encoder id, from the router's own encoder
+    /// pass (batched with routing requests). For requests that name a model and ask for a
+    /// semantic cache lookup: `auto` requests get their embedding from routing.
+    pub async fn embed(&self, text: String) -> Result<(Vec<f32>, String), String> {
+        let predictor = self.predictor.as_ref().map_err(Clone::clone)?;
+        let prediction = predictor.predict(text).await?;
+        prediction
+            .embedding
+            .zip(prediction.embedding_model)
+            .ok_or_else(|| "the router gives no prompt embeddings".to_string())
+    }
 }
 
 /// The `route` object of a request body: per-request policy settings.

@@ -46,7 +46,8 @@ pub fn unknown_route(method: &str, path: &str) -> ApiError {
         404,
         ErrorBody::not_found(format!(
             "Unknown request URL: {method} {path}. The gateway serves POST /v1/chat/completions, \
-             POST /v1/route, POST /v1/feedback, GET /v1/models and GET /health."
+             POST /v1/route, POST /v1/feedback, GET /v1/models, GET /v1/analytics/spend, \
+             GET /v1/analytics/overview, GET /dashboard, GET /health and GET /metrics."
         ))
         .with_code("unknown_url"),
     )

@@ -3,7 +3,9 @@
 
 use axum::http::{header, HeaderMap};
 use llmgw_config::{CatalogModel, Config};
-use llmgw_governance::{Actual, Admission, GovernError, Governor, KeyStore, SpecError};
+use llmgw_governance::{
+    Actual, Admission, GovernError, Governor, KeyStore, KeyStoreError, KeysFile,
+};
 use llmgw_reliability::{BreakerConfig, Breakers, Executor, Failure, RetryPolicy};
 use llmgw_types::{ApiError, ChatCompletionChunk, ChatCompletionRequest, ErrorBody};
 
@@ -11,9 +13,14 @@ use crate::stages::auth::{Authenticator, Caller};
 use crate::stages::route::Target;
 use crate::upstream::UpstreamError;
 
-/// The governor of `config`: its `[[keys]]` (none: open) and `[admin]` key.
-pub fn governor_from_config(config: &Config) -> Result<Governor, SpecError> {
-    let keys = KeyStore::from_specs(config.keys.iter().cloned())?;
+/// The governor of `config`: its `[[keys]]` (none: open), the keys issued and revoked
+/// through the admin API (kept in [`Config::admin_keys_file`] when there is one), and the
+/// `[admin]` key. Fails on an invalid key entry or a keys file that cannot be read.
+pub fn governor_from_config(config: &Config) -> Result<Governor, KeyStoreError> {
+    let keys = match config.admin_keys_file() {
+        Some(path) => KeyStore::with_file(config.keys.iter().cloned(), KeysFile::new(path))?,
+        None => KeyStore::from_specs(config.keys.iter().cloned())?,
+    };
     let governor = Governor::new(keys);
     Ok(match config.admin.resolve_hash() {
         Some(hash) => governor.with_admin_key_hash(hash),

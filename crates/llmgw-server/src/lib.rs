@@ -113,11 +113,12 @@ impl GatewayBuilder {
     /// The gateway.
     pub fn build(self) -> Gateway {
         let started_unix = llmgw_types::unix_now();
-        // `[[keys]]` were validated when the config was loaded.
+        // `[[keys]]` were validated when the config was loaded; a keys file that cannot be
+        // read stops the start (`llmgw serve` loads it itself, with a clear error).
         #[allow(clippy::expect_used)]
         let governor = self.governor.unwrap_or_else(|| {
             governance::governor_from_config(&self.config)
-                .expect("gateway keys are validated with the config")
+                .expect("the gateway keys (config and admin keys file) load")
         });
         let executor = self
             .executor
@@ -199,6 +200,13 @@ impl Gateway {
                 stopping.cancel();
             }
         };
+        // Small writes (SSE chunks, short answers) go out at once, not after the client's
+        // delayed ACK.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+            }
+        });
         let server = axum::serve(listener, self.router()).with_graceful_shutdown(signal);
         tokio::select! {
             result = server => result?,

@@ -25,10 +25,19 @@ pub const ESTIMATED_COST: HeaderName = HeaderName::from_static("x-llmgw-estimate
 pub const ROUTING_MS: HeaderName = HeaderName::from_static("x-llmgw-routing-ms");
 /// `x-llmgw-cache`: `hit`, `miss` or `bypass` (absent when no response cache is installed).
 pub const CACHE: HeaderName = HeaderName::from_static("x-llmgw-cache");
+/// `x-llmgw-cache-match`: on a cache hit, `exact` or `semantic`.
+pub const CACHE_MATCH: HeaderName = HeaderName::from_static("x-llmgw-cache-match");
+/// `x-llmgw-cache-similarity`: on a semantic cache hit, the cosine similarity of the prompt
+/// whose answer was reused (four decimals).
+pub const CACHE_SIMILARITY: HeaderName = HeaderName::from_static("x-llmgw-cache-similarity");
 /// `x-llmgw-attempts`: upstream calls made for this request (retries and fallbacks included).
 pub const ATTEMPTS: HeaderName = HeaderName::from_static("x-llmgw-attempts");
 /// `x-llmgw-fallback-from`: the first-choice model, when another model answered (or was tried).
 pub const FALLBACK_FROM: HeaderName = HeaderName::from_static("x-llmgw-fallback-from");
+/// `x-llmgw-overhead-ms`: time the gateway itself spent on the request, in milliseconds: the
+/// whole handling time until the response (for streams: its headers and first chunk) was
+/// ready, minus the time spent waiting for the upstream (for streams: until its first token).
+pub const OVERHEAD_MS: HeaderName = HeaderName::from_static("x-llmgw-overhead-ms");
 /// Request header: per-request quality target for `auto`.
 pub const MIN_QUALITY_IN: HeaderName = HeaderName::from_static("x-llmgw-min-quality");
 /// Request header: per-request cost cap for `auto`.
@@ -58,15 +67,29 @@ impl std::fmt::Display for RequestId {
 }
 
 /// Middleware: give every request a [`RequestId`] (as an extension) and put it in
-/// `x-llmgw-request-id` on every response, errors and unknown routes included.
+/// `x-llmgw-request-id` on every response, errors and unknown routes included. Responses
+/// that did not wait on an upstream (everything but chat completions, which set it
+/// themselves) get their whole handling time as `x-llmgw-overhead-ms`.
 pub async fn request_id_layer(mut req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
     let id = RequestId::new();
     req.extensions_mut().insert(id.clone());
     let mut resp = next.run(req).await;
     if let Ok(value) = HeaderValue::from_str(&id.0) {
         resp.headers_mut().insert(REQUEST_ID, value);
     }
+    if !resp.headers().contains_key(OVERHEAD_MS) {
+        set_overhead_ms(resp.headers_mut(), started.elapsed().as_secs_f64() * 1000.0);
+    }
     resp
+}
+
+/// Write `x-llmgw-overhead-ms` (milliseconds, three decimals; negative values are clamped to 0).
+pub fn set_overhead_ms(headers: &mut HeaderMap, ms: f64) {
+    let ms = if ms.is_finite() { ms.max(0.0) } else { 0.0 };
+    if let Ok(v) = HeaderValue::from_str(&format!("{ms:.3}")) {
+        headers.insert(OVERHEAD_MS, v);
+    }
 }
 
 /// What the gateway learned about a request that its response headers report.
@@ -84,10 +107,16 @@ pub struct ResponseMeta {
     pub retry_after_secs: Option<u64>,
     /// What the cache stage did: `hit`, `miss` or `bypass`.
     pub cache: Option<&'static str>,
+    /// On a cache hit: `exact` or `semantic`.
+    pub cache_match: Option<&'static str>,
+    /// On a semantic cache hit: the similarity of the matched prompt.
+    pub cache_similarity: Option<f64>,
     /// Upstream calls made.
     pub attempts: Option<u32>,
     /// The first-choice model, when the request fell back from it.
     pub fallback_from: Option<String>,
+    /// Gateway overhead in milliseconds, when known before the response is built (streams).
+    pub overhead_ms: Option<f64>,
 }
 
 /// Routing figures reported in headers.
@@ -123,6 +152,12 @@ impl ResponseMeta {
         if let Some(cache) = self.cache {
             put(CACHE, cache);
         }
+        if let Some(m) = self.cache_match {
+            put(CACHE_MATCH, m);
+        }
+        if let Some(sim) = self.cache_similarity {
+            put(CACHE_SIMILARITY, &format!("{sim:.4}"));
+        }
         if let Some(n) = self.attempts {
             put(ATTEMPTS, &n.to_string());
         }
@@ -138,6 +173,9 @@ impl ResponseMeta {
             put(DIFFICULTY, &format!("{:.4}", r.difficulty));
             put(ESTIMATED_COST, &format!("{:.8}", r.estimated_cost_usd));
             put(ROUTING_MS, &format!("{:.3}", r.routing_ms));
+        }
+        if let Some(ms) = self.overhead_ms {
+            set_overhead_ms(headers, ms);
         }
     }
 }
@@ -170,8 +208,11 @@ mod tests {
             }),
             retry_after_secs: Some(7),
             cache: Some("hit"),
+            cache_match: Some("semantic"),
+            cache_similarity: Some(0.973_06),
             attempts: Some(3),
             fallback_from: Some("strong".into()),
+            overhead_ms: Some(0.25),
         };
         let mut h = HeaderMap::new();
         meta.apply(&mut h);
@@ -186,7 +227,21 @@ mod tests {
         assert_eq!(h[ROUTING_MS], "3.500");
         assert_eq!(h[axum::http::header::RETRY_AFTER], "7");
         assert_eq!(h[CACHE], "hit");
+        assert_eq!(h[CACHE_MATCH], "semantic");
+        assert_eq!(h[CACHE_SIMILARITY], "0.9731");
         assert_eq!(h[ATTEMPTS], "3");
         assert_eq!(h[FALLBACK_FROM], "strong");
+        assert_eq!(h[OVERHEAD_MS], "0.250");
+    }
+
+    #[test]
+    fn overhead_is_never_negative_or_nan() {
+        let mut h = HeaderMap::new();
+        set_overhead_ms(&mut h, -0.5);
+        assert_eq!(h[OVERHEAD_MS], "0.000");
+        set_overhead_ms(&mut h, f64::NAN);
+        assert_eq!(h[OVERHEAD_MS], "0.000");
+        set_overhead_ms(&mut h, 1.23456);
+        assert_eq!(h[OVERHEAD_MS], "1.235");
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Request figures are taken from each request's outcome record when it is closed (so a
 //! stream counts when it ends); cache lookups are counted by the cache stage; the outcome
-//! log's queue and counters are read when the endpoint is scraped. Label values are catalog
+//! log's queue and counters, and the cache's size and evictions, are read when the endpoint
+//! is scraped. Label values are catalog
 //! model ids, provider names, HTTP statuses and error kinds: sets bounded by the config.
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use prometheus::{
 };
 
 use crate::output_lengths::OutputLengths;
+use crate::stages::cache::CacheStats;
 use crate::state::AppState;
 
 /// Label value for a request that never reached a model or provider.
@@ -39,11 +41,17 @@ pub struct Metrics {
     routing: prometheus::Histogram,
     ttft: HistogramVec,
     cache: IntCounterVec,
+    cache_hits: IntCounterVec,
+    cache_entries: IntGaugeVec,
+    cache_bytes: IntGaugeVec,
+    cache_evictions: IntCounterVec,
     log_queue_depth: IntGauge,
     log_counts: IntGaugeVec,
     breaker_state: IntGaugeVec,
     breaker_opened: IntGaugeVec,
     answer_lengths: OutputLengths,
+    /// Metrics of other parts (e.g. the shared state in Redis), collected at scrape time.
+    extra: std::sync::Mutex<Vec<Box<dyn Collector>>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -118,6 +126,34 @@ impl Metrics {
                 ),
                 &["result"],
             )?,
+            cache_hits: IntCounterVec::new(
+                Opts::new(
+                    "llmgw_cache_hits_total",
+                    "Response cache hits, by match: exact (same request) or semantic (similar prompt).",
+                ),
+                &["match"],
+            )?,
+            cache_entries: IntGaugeVec::new(
+                Opts::new(
+                    "llmgw_cache_entries",
+                    "Answers held by the response cache: all, or those indexed for semantic matching.",
+                ),
+                &["index"],
+            )?,
+            cache_bytes: IntGaugeVec::new(
+                Opts::new(
+                    "llmgw_cache_bytes",
+                    "Bytes held by the response cache (answer JSON, embeddings, per-entry overhead).",
+                ),
+                &[],
+            )?,
+            cache_evictions: IntCounterVec::new(
+                Opts::new(
+                    "llmgw_cache_evictions_total",
+                    "Answers removed from the response cache, by reason: lru (over the entry or byte bound), ttl (expired).",
+                ),
+                &["reason"],
+            )?,
             log_queue_depth: IntGauge::new(
                 "llmgw_outcome_log_queue_depth",
                 "Outcome records waiting in the log writer's queue.",
@@ -144,6 +180,7 @@ impl Metrics {
                 model_provider,
             )?,
             answer_lengths: OutputLengths::default(),
+            extra: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -167,10 +204,41 @@ impl Metrics {
         }
     }
 
-    /// Count one cache-stage decision (`None`: no cache installed, nothing counted).
-    pub fn cache_lookup(&self, result: Option<&str>) {
+    /// Count one cache-stage decision (`None`: no cache installed, nothing counted), and a
+    /// hit by its match kind (`exact` or `semantic`).
+    pub fn cache_lookup(&self, result: Option<&str>, matched: Option<&str>) {
         if let Some(result) = result {
             self.cache.with_label_values(&[result]).inc();
+        }
+        if let Some(kind) = matched {
+            self.cache_hits.with_label_values(&[kind]).inc();
+        }
+    }
+
+    /// Take in the response cache's size and eviction counters (read at scrape time).
+    pub fn set_cache_stats(&self, stats: &CacheStats) {
+        for kind in ["exact", "semantic"] {
+            // Both series exist (at 0) once a cache is installed.
+            self.cache_hits.with_label_values(&[kind]);
+        }
+        for result in ["hit", "miss", "bypass"] {
+            self.cache.with_label_values(&[result]);
+        }
+        self.cache_entries
+            .with_label_values(&["all"])
+            .set(saturating_i64(stats.entries));
+        self.cache_entries
+            .with_label_values(&["semantic"])
+            .set(saturating_i64(stats.indexed));
+        self.cache_bytes
+            .with_label_values(&[] as &[&str])
+            .set(saturating_i64(stats.bytes));
+        for (reason, total) in [("lru", stats.evictions), ("ttl", stats.expirations)] {
+            let counter = self.cache_evictions.with_label_values(&[reason]);
+            let seen = counter.get();
+            if total > seen {
+                counter.inc_by(total - seen);
+            }
         }
     }
 
@@ -239,6 +307,14 @@ impl Metrics {
         }
     }
 
+    /// Also serve `collector`'s metrics (collected when the endpoint is scraped).
+    pub fn add_collector(&self, collector: Box<dyn Collector>) {
+        self.extra
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(collector);
+    }
+
     /// Everything in Prometheus' text format.
     pub fn render(&self, with_log: bool) -> Result<String, prometheus::Error> {
         let mut families = Vec::new();
@@ -250,11 +326,23 @@ impl Metrics {
         families.extend(self.routing.collect());
         families.extend(self.ttft.collect());
         families.extend(self.cache.collect());
+        families.extend(self.cache_hits.collect());
+        families.extend(self.cache_entries.collect());
+        families.extend(self.cache_bytes.collect());
+        families.extend(self.cache_evictions.collect());
         families.extend(self.breaker_state.collect());
         families.extend(self.breaker_opened.collect());
         if with_log {
             families.extend(self.log_queue_depth.collect());
             families.extend(self.log_counts.collect());
+        }
+        for c in self
+            .extra
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+        {
+            families.extend(c.collect());
         }
         // Like a registry's gather: a vector with no series yet is left out.
         families.retain(|f| !f.get_metric().is_empty());
@@ -276,6 +364,9 @@ pub async fn handler(State(state): State<Arc<AppState>>) -> Response {
     state
         .metrics
         .set_breakers(&state.executor.breakers.snapshot());
+    if let Some(stats) = state.cache.as_ref().and_then(|c| c.stats()) {
+        state.metrics.set_cache_stats(&stats);
+    }
     match state.metrics.render(state.outcomes.is_some()) {
         Ok(text) => {
             let mut resp = (StatusCode::OK, text).into_response();
@@ -325,8 +416,10 @@ mod tests {
         let mut failed = record("gpt-4o-mini", 502);
         failed.error_kind = Some("stream_cut".into());
         m.observe(&failed);
-        m.cache_lookup(Some("hit"));
-        m.cache_lookup(None);
+        m.cache_lookup(Some("hit"), Some("exact"));
+        m.cache_lookup(Some("hit"), Some("semantic"));
+        m.cache_lookup(Some("miss"), None);
+        m.cache_lookup(None, None);
         assert!(
             Metrics::new().unwrap().render(true).is_ok(),
             "renders when empty"
@@ -370,9 +463,50 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains(r#"llmgw_cache_lookups_total{result="hit"} 1"#),
+            text.contains(r#"llmgw_cache_lookups_total{result="hit"} 2"#),
             "{text}"
         );
+        assert!(
+            text.contains(r#"llmgw_cache_hits_total{match="semantic"} 1"#),
+            "{text}"
+        );
+        assert!(!text.contains("llmgw_cache_entries"), "no cache stats yet");
         assert!(!text.contains("llmgw_outcome_log_queue_depth"));
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    #[test]
+    fn cache_sizes_and_evictions_follow_the_caches_counters() {
+        let m = Metrics::new().unwrap();
+        let mut stats = CacheStats {
+            entries: 7,
+            bytes: 4096,
+            indexed: 3,
+            evictions: 2,
+            expirations: 1,
+            refused: 0,
+        };
+        m.set_cache_stats(&stats);
+        stats.entries = 5;
+        stats.evictions = 6;
+        m.set_cache_stats(&stats);
+        // A scrape that sees the same totals again adds nothing.
+        m.set_cache_stats(&stats);
+        let text = m.render(false).unwrap();
+        for line in [
+            r#"llmgw_cache_entries{index="all"} 5"#,
+            r#"llmgw_cache_entries{index="semantic"} 3"#,
+            "llmgw_cache_bytes 4096",
+            r#"llmgw_cache_evictions_total{reason="lru"} 6"#,
+            r#"llmgw_cache_evictions_total{reason="ttl"} 1"#,
+            r#"llmgw_cache_hits_total{match="exact"} 0"#,
+            r#"llmgw_cache_lookups_total{result="bypass"} 0"#,
+        ] {
+            assert!(text.contains(line), "{line} in:\n{text}");
+        }
     }
 }

@@ -5,7 +5,7 @@
 //! them together and keeps the per-request record and response headers up to date.
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Body;
 use axum::http::HeaderMap;
@@ -27,9 +27,54 @@ struct Flight {
     rec: OutcomeRecord,
     meta: ResponseMeta,
     started: Instant,
+    /// Time spent waiting for upstream calls (for streams: until their first token).
+    upstream_wait: Duration,
+    /// For the record of a request dropped before it answered (see `Drop`).
+    state: Arc<AppState>,
 }
 
 impl Flight {
+    /// Hand the record over to whoever writes it; the flight no longer does.
+    fn take_record(&mut self) -> OutcomeRecord {
+        std::mem::replace(&mut self.rec, OutcomeRecord::new("", "", SystemTime::now()))
+    }
+}
+
+/// A request whose handler is dropped before it answered (the client went away while the
+/// gateway waited, e.g. on the provider) is still recorded, once, as `client_closed`.
+impl Drop for Flight {
+    fn drop(&mut self) {
+        if self.rec.request_id.is_empty() {
+            return;
+        }
+        let mut rec = self.take_record();
+        rec.status = record::CLIENT_CLOSED_STATUS;
+        rec.error_kind = Some("client_closed".to_string());
+        let state = &self.state;
+        record::finish_now(
+            state.outcomes.as_ref(),
+            &state.tasks,
+            &state.metrics,
+            rec,
+            self.started,
+        );
+    }
+}
+
+impl Flight {
+    /// Time the gateway itself has spent so far: elapsed minus upstream waits, in ms.
+    fn overhead_ms(&self) -> f64 {
+        let own = self.started.elapsed().saturating_sub(self.upstream_wait);
+        own.as_secs_f64() * 1000.0
+    }
+
+    /// Fix the overhead of a request whose response is ready: in the record and its header.
+    fn close_overhead(&mut self, resp: &mut Response) {
+        let ms = self.overhead_ms();
+        self.rec.overhead_ms = Some(ms);
+        crate::meta::set_overhead_ms(resp.headers_mut(), ms);
+    }
+
     fn fail(&mut self, err: &ApiError, kind: &str) {
         self.rec.status = err.status;
         if self.rec.error_kind.is_none() {
@@ -49,17 +94,21 @@ pub async fn chat_completions(
         rec: OutcomeRecord::new(request_id.0, "", SystemTime::now()),
         meta: ResponseMeta::default(),
         started: Instant::now(),
+        upstream_wait: Duration::ZERO,
+        state: state.clone(),
     };
     match run(&state, &headers, body, &mut flight).await {
-        Ok(Reply::Done(resp)) => {
-            record::finish(&state, flight.rec, flight.started).await;
+        Ok(Reply::Done(mut resp)) => {
+            flight.close_overhead(&mut resp);
+            record::finish(&state, flight.take_record(), flight.started).await;
             resp
         }
         Ok(Reply::Streaming(resp)) => resp,
         Err((err, kind)) => {
             flight.fail(&err, kind);
-            let resp = respond::error(&err, &flight.meta);
-            record::finish(&state, flight.rec, flight.started).await;
+            let mut resp = respond::error(&err, &flight.meta);
+            flight.close_overhead(&mut resp);
+            record::finish(&state, flight.take_record(), flight.started).await;
             resp
         }
     }
@@ -127,6 +176,7 @@ async fn run(
         }
     };
     note_route(flight, &routed, &req);
+    note_skipped(flight, &routed);
     let prompt_tokens = routed
         .auto
         .as_ref()
@@ -145,20 +195,45 @@ async fn run(
     };
     let candidates = allowed_candidates(state, &who, &routed, &req, prompt_tokens)
         .map_err(|e| refused(flight, &e))?;
+    if candidates.is_empty() {
+        return Err((route::no_allowed_fallback(&routed), "provider_unavailable"));
+    }
     if candidates[0].model.id != routed.target.model.id {
         note_target(flight, &candidates[0]);
     }
 
     // cache
+    let cache_opts =
+        cache::options(headers, &req, &state.config.cache).map_err(at("invalid_request"))?;
+    let semantic = cache_opts.min_similarity.filter(|_| state.cache.is_some());
+    let named_embedding = match (&routed.auto, semantic) {
+        (None, Some(_)) => cache::named_model_embedding(&state.auto, &req)
+            .await
+            .map_err(at("invalid_request"))?,
+        _ => None,
+    };
+    if let Some((vector, encoder)) = &named_embedding {
+        flight.rec.prompt_embedding = Some(vector.clone());
+        flight.rec.embedding_model = Some(encoder.clone());
+    }
+    let embedding = routed
+        .auto
+        .as_ref()
+        .and_then(|a| a.embedding.as_ref())
+        .or(named_embedding.as_ref());
     let query = cache::CacheQuery {
         caller: &caller,
         model: &candidates[0].model.id,
         request: &req,
+        embedding: embedding.map(|(vector, encoder)| cache::PromptEmbedding { vector, encoder }),
+        min_similarity: semantic,
     };
-    let bypass = cache::bypass_requested(headers, &req).map_err(at("invalid_request"))?;
-    let cache_state = cache::lookup(state.cache.as_deref(), &query, bypass);
+    let cache_state = cache::lookup(state.cache.as_deref(), &query, cache_opts.bypass).await;
     flight.meta.cache = cache_state.label();
-    state.metrics.cache_lookup(cache_state.label());
+    flight.meta.cache_match = cache_state.match_kind();
+    state
+        .metrics
+        .cache_lookup(cache_state.label(), cache_state.match_kind());
     if let cache::CacheOutcome::Hit(hit) = &cache_state {
         flight.rec.cache_hit = if hit.similarity.is_some() {
             llmgw_outcomes::CacheHit::Semantic
@@ -166,6 +241,7 @@ async fn run(
             llmgw_outcomes::CacheHit::Exact
         };
         flight.rec.cache_similarity = hit.similarity.map(|s| s as f32);
+        flight.meta.cache_similarity = hit.similarity;
         flight.rec.cost_usd = Some(0.0);
         if let Some(usage) = &hit.response.usage {
             flight.rec.prompt_tokens = Some(usage.prompt_tokens);
@@ -214,33 +290,33 @@ async fn run(
         total: server.request_timeout(),
     };
     let call_started = Instant::now();
-    flight.rec.overhead_ms = Some(duration_ms(flight.started, call_started));
-    let (answer, target) =
-        match call::call_candidates(&state.executor, &candidates, &req, budgets).await {
-            Ok((answer, winner, attempts)) => {
-                note_attempts(flight, &attempts, &candidates, Some(winner));
-                (answer, &candidates[winner])
-            }
-            Err((e, attempts)) => {
-                note_attempts(flight, &attempts, &candidates, None);
-                let kind: &'static str = match e.kind.as_str() {
-                    "upstream_timeout" => "upstream_timeout",
-                    "upstream_rate_limited" => "upstream_rate_limited",
-                    "circuit_open" => "circuit_open",
-                    _ => "upstream_error",
-                };
-                flight.rec.error_kind = Some(e.kind.clone());
-                let wait = e.retry_after.or_else(|| {
-                    (e.kind == "circuit_open")
-                        .then(|| attempts.shortest_breaker_wait())
-                        .flatten()
-                });
-                flight.meta.retry_after_secs = wait.map(|d| d.as_secs_f64().ceil() as u64);
-                // Failed calls are not billed: the hold is released, nothing is charged.
-                permit.release().await;
-                return Err((*e.error, kind));
-            }
-        };
+    let called = call::call_candidates(&state.executor, &candidates, &req, budgets).await;
+    flight.upstream_wait += call_started.elapsed();
+    let (answer, target) = match called {
+        Ok((answer, winner, attempts)) => {
+            note_attempts(flight, &attempts, &candidates, Some(winner));
+            (answer, &candidates[winner])
+        }
+        Err((e, attempts)) => {
+            note_attempts(flight, &attempts, &candidates, None);
+            let kind: &'static str = match e.kind.as_str() {
+                "upstream_timeout" => "upstream_timeout",
+                "upstream_rate_limited" => "upstream_rate_limited",
+                "circuit_open" => "circuit_open",
+                _ => "upstream_error",
+            };
+            flight.rec.error_kind = Some(e.kind.clone());
+            let wait = e.retry_after.or_else(|| {
+                (e.kind == "circuit_open")
+                    .then(|| attempts.shortest_breaker_wait())
+                    .flatten()
+            });
+            flight.meta.retry_after_secs = wait.map(|d| d.as_secs_f64().ceil() as u64);
+            // Failed calls are not billed: the hold is released, nothing is charged.
+            permit.release().await;
+            return Err((*e.error, kind));
+        }
+    };
     let first_choice_answered = std::ptr::eq(target, &candidates[0]);
 
     // respond (+ record)
@@ -265,7 +341,7 @@ async fn run(
             permit.settle(actual).await;
             if matches!(cache_state, cache::CacheOutcome::Miss) && first_choice_answered {
                 if let Some(c) = &state.cache {
-                    c.store(&query, &resp);
+                    c.store(&query, &resp).await;
                 }
             }
             Ok(Reply::Done(respond::json(
@@ -312,19 +388,16 @@ fn stream_reply(
             .request_timeout()
             .saturating_sub(flight.started.elapsed()),
     };
-    let rec = std::mem::replace(
-        &mut flight.rec,
-        OutcomeRecord::new("", "", SystemTime::now()),
-    );
+    // The response goes out as soon as this returns: its overhead is known now.
+    let overhead = flight.overhead_ms();
+    flight.rec.overhead_ms = Some(overhead);
+    flight.meta.overhead_ms = Some(overhead);
+    let rec = flight.take_record();
     let mut guard = RecordGuard::new(state, rec, flight.started);
     if let Some((permit, prompt_tokens)) = permit {
         guard = guard.with_permit(permit, target.model.clone(), prompt_tokens);
     }
     Reply::Streaming(respond::sse(chunks, plan, guard, &flight.meta))
-}
-
-fn duration_ms(from: Instant, to: Instant) -> f64 {
-    to.saturating_duration_since(from).as_secs_f64() * 1000.0
 }
 
 /// The prompt-token estimate of a request (see `llmgw_optimizer::estimate_prompt_tokens`).
@@ -408,7 +481,9 @@ fn refused(flight: &mut Flight, e: &llmgw_governance::GovernError) -> StageError
 }
 
 /// The route's first choice and fallbacks that `who` may use and whose context window holds
-/// the request; 403 when the caller may use none of them.
+/// the request; 403 when the caller may use none of them. For a named model that cannot be
+/// called now (its fallbacks stand in for it), 403 when the caller may not use the named
+/// model, and an empty list when it may use none of the fallbacks.
 fn allowed_candidates(
     state: &AppState,
     who: &llmgw_governance::Principal,
@@ -418,10 +493,13 @@ fn allowed_candidates(
 ) -> Result<Vec<Target>, llmgw_governance::GovernError> {
     let first = &routed.target;
     let allowed = |t: &Target| state.governor.check_model(who, &t.model.id).is_ok();
+    if let Some(skipped) = &routed.skipped {
+        state.governor.check_model(who, &skipped.model)?;
+    }
     let mut out: Vec<Target> = Vec::with_capacity(1 + routed.fallbacks.len());
     if allowed(first) {
         out.push(first.clone());
-    } else if routed.auto.is_none() {
+    } else if routed.auto.is_none() && routed.skipped.is_none() {
         // A named model the key may not use.
         state.governor.check_model(who, &first.model.id)?;
     }
@@ -433,10 +511,19 @@ fn allowed_candidates(
             .filter(|t| validate::check_fits_model(req, &t.model, prompt_tokens).is_ok())
             .cloned(),
     );
-    if out.is_empty() {
+    if out.is_empty() && routed.skipped.is_none() {
         state.governor.check_model(who, &first.model.id)?;
     }
     Ok(out)
+}
+
+/// A named model passed over at routing time: the request falls back from it (header and
+/// record), as if it had been tried.
+fn note_skipped(flight: &mut Flight, routed: &Routed) {
+    if let Some(s) = &routed.skipped {
+        flight.meta.fallback_from = Some(s.model.clone());
+        flight.rec.fallbacks = vec![s.model.clone()];
+    }
 }
 
 /// Report `target` as the model of the request (headers and record).
@@ -458,7 +545,10 @@ fn note_attempts(
 ) {
     use llmgw_reliability::Outcome;
     flight.meta.attempts = Some(attempts.calls());
-    flight.meta.fallback_from = attempts.fallback_from().map(str::to_string);
+    // A named model passed over at routing time stays what the request fell back from.
+    if flight.meta.fallback_from.is_none() {
+        flight.meta.fallback_from = attempts.fallback_from().map(str::to_string);
+    }
     flight.rec.retries = attempts
         .steps
         .iter()
@@ -466,7 +556,7 @@ fn note_attempts(
         .count() as u32;
     let last = winner.or_else(|| attempts.steps.last().map(|s| s.candidate));
     let Some(last) = last else { return };
-    let mut before: Vec<String> = Vec::new();
+    let mut before: Vec<String> = std::mem::take(&mut flight.rec.fallbacks);
     for s in attempts.steps.iter().filter(|s| s.candidate != last) {
         if !before.contains(&s.model) {
             before.push(s.model.clone());

@@ -1,6 +1,7 @@
 //! The admin API for gateway keys, guarded by the admin key (`[admin]` in the config):
 //! `GET /admin/keys`, `POST /admin/keys`, `GET /admin/keys/{id}`, `DELETE /admin/keys/{id}`.
-//! Keys are shown once, when issued; the gateway keeps only their hashes.
+//! Keys are shown once, when issued; the gateway keeps only their hashes (in the keys file
+//! when one is configured, so that issued and revoked keys survive a restart).
 
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use llmgw_governance::{KeyPolicy, KeyUsage, NewKey};
+use llmgw_governance::{GovernError, KeyPolicy, KeyStoreError, KeyUsage, NewKey};
 use llmgw_types::{ApiError, ErrorBody};
 use serde::Serialize;
 
@@ -128,11 +129,15 @@ pub async fn issue(State(state): State<Arc<AppState>>, headers: HeaderMap, body:
             } else {
                 validate::parse_json(&bytes)?
             };
-            let (policy, key) = state.governor.keys().issue(req).map_err(|e| {
-                ApiError::new(
+            let (policy, key) = state.governor.keys().issue(req).map_err(|e| match e {
+                KeyStoreError::Spec(e) => ApiError::new(
                     400,
                     ErrorBody::invalid_request(e.to_string()).with_code("invalid_key_spec"),
-                )
+                ),
+                KeyStoreError::File(e) => {
+                    tracing::error!(error = %e, "a gateway key could not be saved");
+                    GovernError::KeysNotSaved(e.to_string()).to_api_error()
+                }
             })?;
             tracing::info!(key_id = policy.id(), "gateway key issued");
             let body = view(&policy, None, Some(key.expose().to_string()));

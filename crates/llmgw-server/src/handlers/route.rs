@@ -84,6 +84,7 @@ async fn decide(
         routing: None,
         retry_after_secs: None,
         cache: None,
+        fallback_from: routed.skipped.as_ref().map(|s| s.model.clone()),
         ..ResponseMeta::default()
     };
     let body = match &routed.auto {
@@ -99,7 +100,11 @@ async fn decide(
             prompt_tokens: None,
             routing_ms: None,
             candidates: Vec::new(),
-            ranked: vec![routed.target.model.id.clone()],
+            // The model itself, or (when it cannot be called now) its usable fallbacks.
+            ranked: std::iter::once(&routed.target)
+                .chain(&routed.fallbacks)
+                .map(|t| t.model.id.clone())
+                .collect(),
         },
         Some(auto) => {
             let winner = auto.decision.winner();

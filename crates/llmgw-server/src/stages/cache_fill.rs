@@ -13,7 +13,7 @@ use llmgw_types::{
 };
 
 use super::auth::Caller;
-use super::cache::{CacheQuery, ResponseCache};
+use super::cache::{CacheQuery, PromptEmbedding, ResponseCache};
 use crate::upstream::ChunkStream;
 
 /// A [`CacheQuery`] that owns its parts, for use after the request handler returned.
@@ -25,6 +25,10 @@ pub struct OwnedQuery {
     pub model: String,
     /// The request.
     pub request: ChatCompletionRequest,
+    /// The prompt embedding and its encoder, if any.
+    pub embedding: Option<(Vec<f32>, String)>,
+    /// The semantic threshold of the lookup, if any.
+    pub min_similarity: Option<f64>,
 }
 
 impl OwnedQuery {
@@ -34,6 +38,10 @@ impl OwnedQuery {
             caller: query.caller.clone(),
             model: query.model.to_string(),
             request: query.request.clone(),
+            embedding: query
+                .embedding
+                .map(|e| (e.vector.to_vec(), e.encoder.to_string())),
+            min_similarity: query.min_similarity,
         }
     }
 
@@ -43,6 +51,11 @@ impl OwnedQuery {
             caller: &self.caller,
             model: &self.model,
             request: &self.request,
+            embedding: self
+                .embedding
+                .as_ref()
+                .map(|(vector, encoder)| PromptEmbedding { vector, encoder }),
+            min_similarity: self.min_similarity,
         }
     }
 }
@@ -69,7 +82,7 @@ pub fn store_when_complete(
             }
         }
         if let Some(response) = assembler.finish() {
-            cache.store(&query.as_query(), &response);
+            cache.store(&query.as_query(), &response).await;
         }
     })
 }

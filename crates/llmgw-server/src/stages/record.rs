@@ -46,12 +46,30 @@ fn close(rec: &mut OutcomeRecord, started: Instant, metrics: &Metrics) {
     );
 }
 
-/// Record a finished request, waiting for room in the log's queue if it is full.
+/// Status recorded for a request whose client went away before any response was sent
+/// (nginx's "client closed request").
+pub const CLIENT_CLOSED_STATUS: u16 = 499;
+
+/// Record a finished request, waiting for room in the log's queue if it is full. The record
+/// is handed over before any wait: a caller cancelled while it waits (the client went away)
+/// does not lose it.
 pub async fn finish(state: &AppState, mut rec: OutcomeRecord, started: Instant) {
     close(&mut rec, started, &state.metrics);
-    if let Some(log) = &state.outcomes {
-        if let Err(e) = log.record(rec).await {
-            tracing::error!(error = %e, "outcome log refused a record");
+    let Some(log) = &state.outcomes else { return };
+    match log.try_record(rec) {
+        Ok(()) => {}
+        Err(TryRecordError::Full(rec)) => {
+            let log = log.clone();
+            let waiting = state.tasks.spawn(async move {
+                if let Err(e) = log.record(*rec).await {
+                    tracing::error!(error = %e, "outcome log refused a record");
+                }
+            });
+            // Back-pressure: the request waits for room too.
+            let _ = waiting.await;
+        }
+        Err(TryRecordError::Closed(_)) => {
+            tracing::error!("outcome log closed before a request ended; its record is lost");
         }
     }
 }

@@ -1,5 +1,7 @@
 //! Route stage: turn the request's `model` into the model and provider to call, and the
-//! ranked fallbacks. Named models pass straight through; `auto` asks the router.
+//! ranked fallbacks. Named models pass straight through, unless their provider cannot be
+//! called now (no key, or excluded by the request's `route.exclude_providers`): then the
+//! fallbacks `[reliability.fallbacks]` lists for them take their place. `auto` asks the router.
 
 use axum::http::HeaderMap;
 use llmgw_config::CatalogModel;
@@ -27,6 +29,20 @@ pub struct Routed {
     pub fallbacks: Vec<Target>,
     /// The router's decision, for `auto` requests.
     pub auto: Option<AutoDecision>,
+    /// The named model the client asked for, when it cannot be called now and `target` is
+    /// its first usable fallback.
+    pub skipped: Option<Skipped>,
+}
+
+/// A named model passed over at routing time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// Catalog id.
+    pub model: String,
+    /// Its provider.
+    pub provider: String,
+    /// Why it cannot be called.
+    pub reason: String,
 }
 
 /// Resolve `req.model`.
@@ -36,14 +52,7 @@ pub async fn resolve(
     headers: &HeaderMap,
 ) -> Result<Routed, ApiError> {
     match auto_policy(&req.model) {
-        None => {
-            let target = named_target(state, &req.model)?;
-            Ok(Routed {
-                target,
-                fallbacks: configured_fallbacks(state, &req.model),
-                auto: None,
-            })
-        }
+        None => named(state, req),
         Some(policy) => {
             let decision = state
                 .auto
@@ -61,27 +70,105 @@ pub async fn resolve(
                 target,
                 fallbacks,
                 auto: Some(decision),
+                skipped: None,
             })
         }
     }
 }
 
-/// The fallbacks `[reliability.fallbacks]` lists for named model `model_id`, leaving out
-/// those whose provider cannot be called.
-fn configured_fallbacks(state: &AppState, model_id: &str) -> Vec<Target> {
-    state
+/// A named model: itself and its configured fallbacks, or only the fallbacks when it cannot
+/// be called now. 404 when unknown; 503 when neither it nor any fallback can be called.
+fn named(state: &AppState, req: &ChatCompletionRequest) -> Result<Routed, ApiError> {
+    let model_id = req.model.as_str();
+    let target = target_of(state, model_id).ok_or_else(|| ApiError::model_not_found(model_id))?;
+    let excluded = crate::auto::route_overrides(req)?
+        .exclude_providers
+        .unwrap_or_default();
+    let (usable, unusable): (Vec<(Target, Option<String>)>, Vec<_>) = state
         .config
         .reliability
         .fallbacks_of(model_id)
         .iter()
         .filter_map(|m| target_of(state, m))
-        .filter(|t| {
-            state
-                .providers
-                .unavailable_reason(&t.provider.name)
-                .is_none()
+        .map(|t| {
+            let why = unavailable(state, &t, &excluded);
+            (t, why)
         })
-        .collect()
+        .partition(|(_, why)| why.is_none());
+    let mut fallbacks: Vec<Target> = usable.into_iter().map(|(t, _)| t).collect();
+    let Some(reason) = unavailable(state, &target, &excluded) else {
+        return Ok(Routed {
+            target,
+            fallbacks,
+            auto: None,
+            skipped: None,
+        });
+    };
+    if fallbacks.is_empty() {
+        let not_callable: Vec<String> = unusable
+            .iter()
+            .map(|(t, why)| format!("`{}` ({})", t.model.id, why.as_deref().unwrap_or("")))
+            .collect();
+        let fallbacks = if not_callable.is_empty() {
+            "it has no fallbacks ([reliability.fallbacks])".to_string()
+        } else {
+            format!("nor can its fallbacks: {}", not_callable.join(", "))
+        };
+        return Err(provider_unavailable(format!(
+            "Model `{model_id}` cannot be called: {reason}; {fallbacks}."
+        )));
+    }
+    let skipped = Skipped {
+        model: target.model.id.clone(),
+        provider: target.provider.name.clone(),
+        reason,
+    };
+    let first = fallbacks.remove(0);
+    tracing::debug!(model = model_id, fallback = %first.model.id, reason = %skipped.reason, "named model unavailable: using its fallback");
+    Ok(Routed {
+        target: first,
+        fallbacks,
+        auto: None,
+        skipped: Some(skipped),
+    })
+}
+
+/// Why `target` cannot be called now: its provider has no key, or the request excludes it.
+fn unavailable(state: &AppState, target: &Target, excluded: &[String]) -> Option<String> {
+    let provider = &target.provider.name;
+    state.providers.unavailable_reason(provider).or_else(|| {
+        excluded
+            .contains(provider)
+            .then(|| format!("provider `{provider}` is excluded by 'route.exclude_providers'"))
+    })
+}
+
+/// 503 `provider_unavailable` with `message`.
+pub fn provider_unavailable(message: String) -> ApiError {
+    ApiError::new(
+        503,
+        ErrorBody::new("upstream_error", message)
+            .with_param("model")
+            .with_code("provider_unavailable"),
+    )
+}
+
+/// The 503 for a named model that cannot be called when none of its usable fallbacks may be
+/// used for this request (the key may not use them, or the request does not fit them).
+pub fn no_allowed_fallback(routed: &Routed) -> ApiError {
+    let Some(s) = &routed.skipped else {
+        return ApiError::internal("no model is left to call");
+    };
+    let names: Vec<String> = std::iter::once(&routed.target)
+        .chain(&routed.fallbacks)
+        .map(|t| format!("`{}`", t.model.id))
+        .collect();
+    provider_unavailable(format!(
+        "Model `{}` cannot be called: {}; its fallbacks ({}) may not be used for this request (not allowed for this key, or the request does not fit them).",
+        s.model,
+        s.reason,
+        names.join(", ")
+    ))
 }
 
 fn target_of(state: &AppState, model_id: &str) -> Option<Target> {
@@ -91,21 +178,4 @@ fn target_of(state: &AppState, model_id: &str) -> Option<Target> {
         model: model.clone(),
         provider: provider.clone(),
     })
-}
-
-/// The target of a named model: 404 when unknown, 503 when its provider cannot be called.
-pub fn named_target(state: &AppState, model_id: &str) -> Result<Target, ApiError> {
-    let target = target_of(state, model_id).ok_or_else(|| ApiError::model_not_found(model_id))?;
-    if let Some(reason) = state.providers.unavailable_reason(&target.provider.name) {
-        return Err(ApiError::new(
-            503,
-            ErrorBody::new(
-                "upstream_error",
-                format!("Model `{model_id}` cannot be called: {reason}."),
-            )
-            .with_param("model")
-            .with_code("provider_unavailable"),
-        ));
-    }
-    Ok(target)
 }

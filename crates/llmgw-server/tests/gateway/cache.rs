@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use futures::future::BoxFuture;
 use llmgw_server::stages::cache::{CacheQuery, CachedAnswer};
 use llmgw_server::ResponseCache;
 use llmgw_types::ChatCompletionResponse;
@@ -25,21 +26,28 @@ fn key(q: &CacheQuery<'_>) -> String {
 }
 
 impl ResponseCache for MemCache {
-    fn lookup(&self, q: &CacheQuery<'_>) -> Option<CachedAnswer> {
-        self.entries
+    fn lookup<'a>(&'a self, q: &'a CacheQuery<'a>) -> BoxFuture<'a, Option<CachedAnswer>> {
+        let hit = self
+            .entries
             .lock()
             .unwrap()
             .get(&key(q))
             .map(|r| CachedAnswer {
                 response: r.clone(),
                 similarity: None,
-            })
+            });
+        Box::pin(std::future::ready(hit))
     }
-    fn store(&self, q: &CacheQuery<'_>, response: &ChatCompletionResponse) {
+    fn store<'a>(
+        &'a self,
+        q: &'a CacheQuery<'a>,
+        response: &'a ChatCompletionResponse,
+    ) -> BoxFuture<'a, ()> {
         self.entries
             .lock()
             .unwrap()
             .insert(key(q), response.clone());
+        Box::pin(std::future::ready(()))
     }
 }
 
