@@ -86,8 +86,7 @@ requests_per_minute = 3
 struct Instance {
     base: String,
     gateway: Gateway,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: tokio::task::JoinHandle<()>,
+    serving: llmgw_server::Serving,
 }
 
 /// One `llmgw serve` as the binary assembles it: config → providers → shared state → gateway.
@@ -112,22 +111,12 @@ async fn instance(dir: &std::path::Path, config: &str) -> Instance {
         .metrics
         .add_collector(Box::new(shared.metrics().unwrap()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = gateway.clone();
-    let server = tokio::spawn(async move {
-        serving
-            .serve(listener, async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-    });
+    let serving = gateway.clone().spawn(listener).unwrap();
+    let base = serving.base_url();
     Instance {
         base,
         gateway,
-        stop: Some(stop),
-        server,
+        serving,
     }
 }
 
@@ -171,13 +160,10 @@ impl Instance {
             .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
     }
 
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        tokio::time::timeout(Duration::from_secs(10), &mut self.server)
+    async fn stop(self) {
+        self.serving
+            .shutdown(Duration::from_secs(10))
             .await
-            .unwrap()
             .unwrap();
     }
 }

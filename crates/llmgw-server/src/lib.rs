@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod output_lengths;
 mod pipeline;
 pub mod providers;
+mod serving;
 mod shutdown;
 pub mod stages;
 mod state;
@@ -51,6 +52,7 @@ pub use providers::{
     connect_providers, needs_simulator, resolve_providers, ProviderHandle, ProviderRegistry,
     ProviderSpec, Secret, SimEndpoints,
 };
+pub use serving::Serving;
 pub use shutdown::signal as shutdown_signal;
 pub use stages::auth::{Authenticator, Caller, OpenAccess};
 pub use stages::cache::ResponseCache;

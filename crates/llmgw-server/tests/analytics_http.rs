@@ -128,8 +128,7 @@ struct Gw {
     client: reqwest::Client,
     log: Option<llmgw_outcomes::OutcomeLog>,
     writer: Option<llmgw_outcomes::WriterHandle>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: tokio::task::JoinHandle<()>,
+    serving: llmgw_server::Serving,
     _sim: SimServer,
     _dir: tempfile::TempDir,
 }
@@ -197,23 +196,14 @@ max_attempts = 1
     };
     let gateway = builder.build();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        gateway
-            .serve(listener, async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-    });
+    let serving = gateway.spawn(listener).unwrap();
+    let base = serving.base_url();
     Gw {
         base,
         client: reqwest::Client::new(),
         log,
         writer,
-        stop: Some(stop),
-        server,
+        serving,
         _sim: sim,
         _dir: dir,
     }
@@ -243,12 +233,9 @@ impl Gw {
     }
 
     async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        tokio::time::timeout(Duration::from_secs(10), &mut self.server)
+        self.serving
+            .shutdown(Duration::from_secs(10))
             .await
-            .unwrap()
             .unwrap();
         if let Some(w) = self.writer.take() {
             let stats = w.shutdown().await.unwrap();

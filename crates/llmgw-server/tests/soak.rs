@@ -194,8 +194,7 @@ struct Soak {
     clock: Arc<ManualClock>,
     counters: Arc<MemoryStore>,
     client: reqwest::Client,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: tokio::task::JoinHandle<()>,
+    serving: llmgw_server::Serving,
     log: llmgw_outcomes::OutcomeLog,
     writer: Option<llmgw_outcomes::WriterHandle>,
     dir: tempfile::TempDir,
@@ -306,17 +305,8 @@ sloth = ["cheap"]
         .outcome_log(log.clone())
         .build();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = gateway.clone();
-    let server = tokio::spawn(async move {
-        serving
-            .serve(listener, async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-    });
+    let serving = gateway.clone().spawn(listener).unwrap();
+    let base = serving.base_url();
     Soak {
         base,
         sim,
@@ -325,8 +315,7 @@ sloth = ["cheap"]
         clock,
         counters,
         client: reqwest::Client::new(),
-        stop: Some(stop),
-        server,
+        serving,
         log,
         writer: Some(writer),
         dir,
@@ -902,17 +891,15 @@ async fn soak_under_load_and_faults() {
     };
     let Soak {
         sim,
-        mut stop,
-        server,
+        serving,
         mut writer,
         dir,
         ..
     } = soak;
-    let _ = stop.take().unwrap().send(());
-    tokio::time::timeout(Duration::from_secs(20), server)
+    serving
+        .shutdown(Duration::from_secs(20))
         .await
-        .expect("the gateway stops")
-        .unwrap();
+        .expect("the gateway stops");
     let stats = writer.take().unwrap().shutdown().await.unwrap();
     assert_eq!(stats.dropped, 0);
     sim.shutdown().await;

@@ -89,8 +89,7 @@ pub struct Gw {
     pub sim: SimServer,
     pub gateway: Gateway,
     pub client: reqwest::Client,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: tokio::task::JoinHandle<()>,
+    serving: llmgw_server::Serving,
     pub log: llmgw_outcomes::OutcomeLog,
     writer: llmgw_outcomes::WriterHandle,
     /// The config, the outcome log (`log/`) and the admin keys file (`log/admin-keys.json`).
@@ -195,24 +194,14 @@ darker = ["lonely"]
         .outcome_log(log.clone())
         .build();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = gateway.clone();
-    let server = tokio::spawn(async move {
-        serving
-            .serve(listener, async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-    });
+    let serving = gateway.clone().spawn(listener).unwrap();
+    let base = serving.base_url();
     Gw {
         base,
         sim,
         gateway,
         client: reqwest::Client::new(),
-        stop: Some(stop),
-        server,
+        serving,
         log,
         writer,
         dir,
@@ -295,13 +284,10 @@ impl Gw {
     }
 
     /// Stops the gateway (its records written) and hands back its folder, to restart on it.
-    pub async fn stop(mut self) -> tempfile::TempDir {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        tokio::time::timeout(Duration::from_secs(10), &mut self.server)
+    pub async fn stop(self) -> tempfile::TempDir {
+        self.serving
+            .shutdown(Duration::from_secs(10))
             .await
-            .unwrap()
             .unwrap();
         self.writer.shutdown().await.unwrap();
         self.sim.shutdown().await;

@@ -217,8 +217,7 @@ pub struct TestGateway {
     pub upstreams: BTreeMap<String, Arc<FakeUpstream>>,
     pub client: reqwest::Client,
     _dir: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    pub task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    serving: llmgw_server::Serving,
 }
 
 impl TestGateway {
@@ -277,18 +276,14 @@ impl TestGateway {
         }
         let gateway = builder.build();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(gateway.serve(listener, async {
-            let _ = stopped.await;
-        }));
+        let serving = gateway.spawn(listener).unwrap();
+        let base = serving.base_url();
         TestGateway {
             base,
             upstreams,
             client: reqwest::Client::new(),
             _dir: dir,
-            stop: Some(stop),
-            task: Some(task),
+            serving,
         }
     }
 
@@ -317,10 +312,7 @@ impl TestGateway {
 
     /// Signal shutdown and return the serve task.
     pub fn stop(&mut self) -> tokio::task::JoinHandle<std::io::Result<()>> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        self.task.take().unwrap()
+        self.serving.begin_shutdown().unwrap()
     }
 }
 
