@@ -4,12 +4,18 @@
 //! `cargo run --release --example routing_bench -- [ROUTER_DIR]`
 //! (default `models/router`). Settings from the environment: `BENCH_RUNS` (batch-1 runs per
 //! size, default 300), `BENCH_SECS` (seconds per concurrency level, default 5),
-//! `BENCH_CONCURRENCY` (comma list, default `1,2,4,8,16,32`). Prints Markdown tables.
+//! `BENCH_CONCURRENCY` (comma list, default `1,2,4,8,16,32`), `BENCH_MAX_WAIT_MS` (the
+//! batcher's wait for company; default the gateway's), `BENCH_EMBEDDING=1` (batched requests
+//! also ask for the sentence embedding). Prints Markdown tables.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use llmgw_classifier::{BatchConfig, BatchingRouter, Router};
+
+// The allocator `llmgw` itself runs with.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Realistic prompt text: repeated to reach any length.
 const TEXT: &str = "A train leaves the station at 9:40 and travels 180 km at an average speed of \
@@ -128,14 +134,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
-    println!("\n### Dynamic batching under concurrent load (128-token prompts, {secs} s per level, prediction + sentence embedding as the gateway asks)\n");
-    println!("| concurrency | predictions/s | p50 ms | p99 ms | mean batch |");
-    println!("|---|---|---|---|---|");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()?;
-    let batcher = BatchingRouter::new(Router::load(&dir)?, BatchConfig::default());
+    // BENCH_MAX_WAIT_MS: how long a batch waits for company (default: the gateway's setting).
+    let mut batch_cfg = BatchConfig::default();
+    if let Ok(ms) = std::env::var("BENCH_MAX_WAIT_MS") {
+        batch_cfg.max_wait = Duration::from_millis(ms.parse()?);
+    }
+    // BENCH_EMBEDDING=1: also the sentence embedding, as the gateway asks when the semantic
+    // cache may be used (default: prediction only, as for plain `auto` requests).
+    let with_embedding = std::env::var("BENCH_EMBEDDING").is_ok_and(|v| v == "1");
+    println!(
+        "\n### Dynamic batching under concurrent load (128-token prompts, {secs} s per level, \
+         {}; batcher max_batch {}, max_wait {:?})\n",
+        if with_embedding {
+            "prediction + sentence embedding, as with the semantic cache on"
+        } else {
+            "prediction only, as for `auto` without the semantic cache"
+        },
+        batch_cfg.max_batch,
+        batch_cfg.max_wait
+    );
+    let batcher = BatchingRouter::new(Router::load(&dir)?, batch_cfg);
+    println!("| concurrency | predictions/s | p50 ms | p99 ms | mean batch |");
+    println!("|---|---|---|---|---|");
     for &c in &levels {
         let (done, lat, batches) = runtime.block_on(async {
             let before = batcher.batches_run();
@@ -149,7 +173,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         let mut lat = Vec::new();
                         while Instant::now() < deadline {
                             let t = Instant::now();
-                            if b.predict_with_embedding(text.clone()).await.is_err() {
+                            let done = if with_embedding {
+                                b.predict_with_embedding(text.clone()).await.map(|_| ())
+                            } else {
+                                b.predict(text.clone()).await.map(|_| ())
+                            };
+                            if done.is_err() {
                                 break;
                             }
                             lat.push(t.elapsed().as_secs_f64() * 1000.0);

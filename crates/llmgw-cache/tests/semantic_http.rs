@@ -172,6 +172,11 @@ async fn auto_routing_reuses_its_own_embedding() {
         ("hit", "semantic")
     );
     assert_eq!(p.calls(), 2, "routing's pass served the cache too");
+    assert_eq!(
+        p.embedding_calls(),
+        2,
+        "routing computed the sentence embedding"
+    );
     assert_eq!(gw.sim.requests_seen(), 1);
     // A stream replays the semantic hit.
     let mut stream = streamed(FRANCE_AGAIN);
@@ -196,6 +201,36 @@ async fn auto_routing_reuses_its_own_embedding() {
     let chunks = replay.chunks();
     assert_eq!(chunks.last().unwrap()["usage"], first.json()["usage"]);
     assert_eq!(gw.sim.requests_seen(), 1);
+    gw.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_semantic_lookup_routing_skips_the_sentence_embedding() {
+    let p = CountingPredictor::load();
+    let gw = semantic_gateway(false, &p).await;
+    let auto = json!({"model": "auto", "route": {"models": [MODEL]},
+                      "messages": [{"role": "user", "content": FRANCE}]});
+    let routed = gw.chat(auto.clone()).await;
+    assert_eq!((routed.status, routed.cache.as_str()), (200, "miss"));
+    assert_eq!(p.calls(), 1);
+    assert_eq!(
+        p.embedding_calls(),
+        0,
+        "no semantic lookup: the encoder stops at the router's layers"
+    );
+    // The same request opting in to the semantic cache asks for the embedding.
+    let mut opted = auto;
+    opted["messages"][0]["content"] = json!(FRANCE_AGAIN);
+    opted["cache"] = json!({"semantic": true});
+    let hit = gw.chat(opted).await;
+    assert_eq!(
+        (
+            hit.cache.as_str(),
+            hit.header("x-llmgw-cache-match").as_str()
+        ),
+        ("miss", "")
+    );
+    assert_eq!((p.calls(), p.embedding_calls()), (2, 1));
     gw.close().await;
 }
 

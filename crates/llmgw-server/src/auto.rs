@@ -34,8 +34,14 @@ pub struct Prediction {
 
 /// Predicts per-model answer quality for a prompt (the trained router, batched).
 pub trait QualityPredictor: Send + Sync + 'static {
-    /// Predict for the routing text of one request.
-    fn predict(&self, text: String) -> BoxFuture<'static, Result<Prediction, String>>;
+    /// Predict for the routing text of one request; with `embedding`, also give the prompt's
+    /// sentence embedding (for the classifier that costs the encoder's remaining layers, so
+    /// callers ask only when they use it).
+    fn predict(
+        &self,
+        text: String,
+        embedding: bool,
+    ) -> BoxFuture<'static, Result<Prediction, String>>;
     /// The profiles (model names) it predicts.
     fn profiles(&self) -> Vec<String>;
 }
@@ -85,7 +91,7 @@ impl AutoRouting {
     /// semantic cache lookup: `auto` requests get their embedding from routing.
     pub async fn embed(&self, text: String) -> Result<(Vec<f32>, String), String> {
         let predictor = self.predictor.as_ref().map_err(Clone::clone)?;
-        let prediction = predictor.predict(text).await?;
+        let prediction = predictor.predict(text, true).await?;
         prediction
             .embedding
             .zip(prediction.embedding_model)
@@ -201,6 +207,7 @@ impl AutoRouting {
         req: &ChatCompletionRequest,
         policy_in_model: Option<&str>,
         headers: &HeaderMap,
+        embedding: bool,
     ) -> Result<AutoDecision, ApiError> {
         let started = Instant::now();
         let predictor = self.predictor.as_ref().map_err(|reason| {
@@ -308,13 +315,16 @@ impl AutoRouting {
         let turn_refs: Vec<(&str, &str)> = turns.iter().map(|(r, t)| (*r, t.as_str())).collect();
         let routing_text = llmgw_classifier::routing_text(&turn_refs);
         let prompt_tokens = llmgw_optimizer::estimate_prompt_tokens(&turn_refs);
-        let prediction = predictor.predict(routing_text.clone()).await.map_err(|e| {
-            ApiError::new(
-                500,
-                ErrorBody::server_error(format!("The router failed to score the prompt: {e}"))
-                    .with_code("routing_failed"),
-            )
-        })?;
+        let prediction = predictor
+            .predict(routing_text.clone(), embedding)
+            .await
+            .map_err(|e| {
+                ApiError::new(
+                    500,
+                    ErrorBody::server_error(format!("The router failed to score the prompt: {e}"))
+                        .with_code("routing_failed"),
+                )
+            })?;
 
         let output_cap = req.output_token_limit().map(u64::from);
         let candidates: Vec<Candidate> = model_ids

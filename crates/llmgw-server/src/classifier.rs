@@ -14,15 +14,36 @@ pub struct ClassifierPredictor {
     encoder: String,
 }
 
+impl ClassifierPredictor {
+    /// `router` behind a dynamic batcher with the default settings.
+    pub fn new(router: Router) -> Self {
+        let encoder = router.manifest().encoder.id.clone();
+        ClassifierPredictor {
+            router: BatchingRouter::new(router, BatchConfig::default()),
+            encoder,
+        }
+    }
+}
+
 impl QualityPredictor for ClassifierPredictor {
-    fn predict(&self, text: String) -> BoxFuture<'static, Result<Prediction, String>> {
+    fn predict(
+        &self,
+        text: String,
+        embedding: bool,
+    ) -> BoxFuture<'static, Result<Prediction, String>> {
         let router = self.router.clone();
         let encoder = self.encoder.clone();
         Box::pin(async move {
-            let (p, embedding) = router
-                .predict_with_embedding(text)
-                .await
-                .map_err(|e| e.to_string())?;
+            let (p, embedding) = if embedding {
+                let (p, e) = router
+                    .predict_with_embedding(text)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                (p, Some(e))
+            } else {
+                let p = router.predict(text).await.map_err(|e| e.to_string())?;
+                (p, None)
+            };
             Ok(Prediction {
                 difficulty: f64::from(p.difficulty),
                 quality: p
@@ -30,8 +51,8 @@ impl QualityPredictor for ClassifierPredictor {
                     .into_iter()
                     .map(|(k, v)| (k, f64::from(v)))
                     .collect(),
-                embedding: Some(embedding),
-                embedding_model: Some(encoder),
+                embedding_model: embedding.as_ref().map(|_| encoder),
+                embedding,
             })
         })
     }
@@ -53,14 +74,7 @@ pub fn load_router(dir: &Path) -> AutoRouting {
         ));
     }
     match Router::load(dir) {
-        Ok(router) => {
-            let encoder = router.manifest().encoder.id.clone();
-            let predictor = ClassifierPredictor {
-                router: BatchingRouter::new(router, BatchConfig::default()),
-                encoder,
-            };
-            AutoRouting::enabled(Arc::new(predictor))
-        }
+        Ok(router) => AutoRouting::enabled(Arc::new(ClassifierPredictor::new(router))),
         Err(e) => AutoRouting::disabled(format!(
             "the router in {} could not be loaded: {e}",
             dir.display()

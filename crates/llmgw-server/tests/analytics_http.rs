@@ -102,7 +102,11 @@ impl ResponseCache for MemCache {
 struct Predictor;
 
 impl QualityPredictor for Predictor {
-    fn predict(&self, text: String) -> BoxFuture<'static, Result<Prediction, String>> {
+    fn predict(
+        &self,
+        text: String,
+        _embedding: bool,
+    ) -> BoxFuture<'static, Result<Prediction, String>> {
         Box::pin(async move {
             let hard = text.contains("hard");
             Ok(Prediction {

@@ -295,24 +295,32 @@ pub fn streamed(text: &str) -> Value {
     b
 }
 
-/// The shipped router behind the predictor seam, counting the prompts it scores (each is
-/// one encoder pass).
+/// The shipped router behind the predictor seam, as the gateway runs it, counting the
+/// prompts it scores (each is one encoder pass).
 pub struct CountingPredictor {
-    router: llmgw_classifier::BatchingRouter,
+    inner: llmgw_server::ClassifierPredictor,
     pub calls: std::sync::atomic::AtomicUsize,
+    /// Calls that asked for the sentence embedding too (all encoder layers).
+    pub embedding_calls: std::sync::atomic::AtomicUsize,
 }
 
 impl CountingPredictor {
     pub fn load() -> Arc<CountingPredictor> {
         let router = llmgw_classifier::Router::load(std::path::Path::new(ROUTER_DIR)).unwrap();
         Arc::new(CountingPredictor {
-            router: llmgw_classifier::BatchingRouter::new(router, Default::default()),
+            inner: llmgw_server::ClassifierPredictor::new(router),
             calls: Default::default(),
+            embedding_calls: Default::default(),
         })
     }
 
     pub fn calls(&self) -> usize {
         self.calls.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn embedding_calls(&self) -> usize {
+        self.embedding_calls
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
@@ -320,28 +328,17 @@ impl llmgw_server::QualityPredictor for CountingPredictor {
     fn predict(
         &self,
         text: String,
+        embedding: bool,
     ) -> futures::future::BoxFuture<'static, Result<llmgw_server::Prediction, String>> {
         self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let router = self.router.clone();
-        Box::pin(async move {
-            let (p, embedding) = router
-                .predict_with_embedding(text)
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok(llmgw_server::Prediction {
-                difficulty: f64::from(p.difficulty),
-                quality: p
-                    .quality
-                    .into_iter()
-                    .map(|(k, v)| (k, f64::from(v)))
-                    .collect(),
-                embedding: Some(embedding),
-                embedding_model: Some("sentence-transformers/all-MiniLM-L6-v2".into()),
-            })
-        })
+        if embedding {
+            self.embedding_calls
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        self.inner.predict(text, embedding)
     }
 
     fn profiles(&self) -> Vec<String> {
-        self.router.models()
+        self.inner.profiles()
     }
 }

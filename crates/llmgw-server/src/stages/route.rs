@@ -56,7 +56,14 @@ pub async fn resolve(
         Some(policy) => {
             let decision = state
                 .auto
-                .route(&state.config, &state.providers, req, policy, headers)
+                .route(
+                    &state.config,
+                    &state.providers,
+                    req,
+                    policy,
+                    headers,
+                    wants_embedding(state, req, headers),
+                )
                 .await?;
             let mut ranked = decision
                 .decision
@@ -74,6 +81,21 @@ pub async fn resolve(
             })
         }
     }
+}
+
+/// Whether routing should also compute the prompt's sentence embedding. It costs the
+/// encoder's remaining layers (about as much again as routing itself), so only when this
+/// request may look in the semantic cache, or when the outcome log keeps the embedding in
+/// place of the prompt text.
+fn wants_embedding(state: &AppState, req: &ChatCompletionRequest, headers: &HeaderMap) -> bool {
+    let semantic = state.cache.is_some()
+        && super::cache::options(headers, req, &state.config.cache)
+            .is_ok_and(|o| !o.bypass && o.min_similarity.is_some());
+    let log_without_prompts = state
+        .outcomes
+        .as_ref()
+        .is_some_and(|log| !log.store_prompts());
+    semantic || log_without_prompts
 }
 
 /// A named model: itself and its configured fallbacks, or only the fallbacks when it cannot

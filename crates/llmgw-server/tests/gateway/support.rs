@@ -195,7 +195,11 @@ impl Upstream for FakeUpstream {
 pub struct FakePredictor;
 
 impl QualityPredictor for FakePredictor {
-    fn predict(&self, text: String) -> BoxFuture<'static, Result<Prediction, String>> {
+    fn predict(
+        &self,
+        text: String,
+        _embedding: bool,
+    ) -> BoxFuture<'static, Result<Prediction, String>> {
         Box::pin(async move {
             let weak = if text.contains("hard") { 0.3 } else { 0.6 };
             Ok(Prediction {
