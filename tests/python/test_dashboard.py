@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -26,6 +25,8 @@ from pathlib import Path
 
 import openai
 import pytest
+
+from llmgw_proc import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("LLMGW_BIN", ROOT / "target" / "debug" / "llmgw"))
@@ -42,12 +43,6 @@ def chromium() -> str:
     if os.environ.get("LLMGW_REQUIRE_CHROMIUM"):
         pytest.fail("chromium is not installed and LLMGW_REQUIRE_CHROMIUM is set")
     pytest.skip("chromium is not installed (set LLMGW_REQUIRE_CHROMIUM=1 to make this a failure)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def key_hash(key: str) -> str:
@@ -84,14 +79,7 @@ class Gateway:
             [str(BIN), "serve", "--config", str(config), "--listen", f"127.0.0.1:{port}", "--log-dir", str(log_dir)],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        deadline = time.time() + 120
-        while True:
-            try:
-                urllib.request.urlopen(self.base + "/health", timeout=2)
-                return
-            except OSError:
-                assert time.time() < deadline and self.proc.poll() is None, "llmgw serve did not become healthy"
-                time.sleep(0.3)
+        wait_healthy(self.base + "/health", self.proc)
 
     def get(self, path: str, key: str | None):
         req = urllib.request.Request(self.base + path, headers={"authorization": f"Bearer {key}"} if key else {})

@@ -10,21 +10,15 @@ predicts quality for the models that answered in the logs.
 import json
 import os
 import signal
-import socket
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
+
+from llmgw_proc import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("LLMGW_BIN", ROOT / "target" / "debug" / "llmgw"))
 KEY_VARS = ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "TOGETHER_API_KEY", "NVIDIA_API_KEY"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def post(url: str, body: dict):
@@ -46,14 +40,7 @@ def test_serve_feedback_export_train_closes_the_loop(tmp_path):
     prompts += [f"Name a capital city in region {r}." for r in ["Europe", "Asia", "Africa", "South America"]]
     answered = {}
     try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                urllib.request.urlopen(base + "/health", timeout=2)
-                break
-            except OSError:
-                assert time.time() < deadline and proc.poll() is None, "llmgw serve did not become healthy"
-                time.sleep(0.3)
+        wait_healthy(base + "/health", proc)
         for i, prompt in enumerate(prompts):
             model = "auto" if i % 2 == 0 else "gpt-4o-mini"
             status, headers, body = post(base + "/v1/chat/completions",

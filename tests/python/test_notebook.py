@@ -9,22 +9,16 @@ Then executes the notebook with `jupyter nbconvert --execute` and checks its plo
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
+
+from llmgw_proc import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("LLMGW_BIN", ROOT / "target" / "debug" / "llmgw"))
 KEY_VARS = ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "TOGETHER_API_KEY", "NVIDIA_API_KEY"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def post(url: str, body: dict) -> dict:
@@ -42,15 +36,7 @@ def make_logs(log_dir: Path) -> None:
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 120
-        while True:
-            try:
-                urllib.request.urlopen(base + "/health", timeout=2)
-                break
-            except OSError:
-                if time.time() > deadline or proc.poll() is not None:
-                    raise RuntimeError("llmgw serve did not become healthy")
-                time.sleep(0.3)
+        wait_healthy(base + "/health", proc)
         for i, model in enumerate(["gpt-4o-mini", "claude-haiku-4-5", "gemini-2.5-flash", "gpt-4o-mini"]):
             post(base + "/v1/chat/completions",
                  {"model": model, "messages": [{"role": "user", "content": f"Question number {i}?"}]})

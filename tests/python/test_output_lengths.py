@@ -8,24 +8,18 @@ it uses the mean completion tokens observed (live), and a restarted gateway read
 import json
 import os
 import signal
-import socket
 import subprocess
-import time
 import tomllib
 import urllib.request
 from pathlib import Path
+
+from llmgw_proc import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("LLMGW_BIN", ROOT / "target" / "debug" / "llmgw"))
 KEY_VARS = ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "TOGETHER_API_KEY", "NVIDIA_API_KEY"]
 MODEL = "gpt-4o-mini"
 ANSWER_TOKENS = 40
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def post(url: str, body: dict) -> dict:
@@ -43,14 +37,7 @@ class Gateway:
             [str(BIN), "serve", "--listen", f"127.0.0.1:{port}", "--log-dir", str(log_dir)],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        deadline = time.time() + 120
-        while True:
-            try:
-                urllib.request.urlopen(self.base + "/health", timeout=2)
-                return
-            except OSError:
-                assert time.time() < deadline and self.proc.poll() is None, "llmgw serve did not become healthy"
-                time.sleep(0.3)
+        wait_healthy(self.base + "/health", self.proc)
 
     def estimated_cost(self) -> float:
         decision = post(self.base + "/v1/route", {

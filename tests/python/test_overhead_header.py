@@ -13,7 +13,6 @@ The binary is `$LLMGW_BIN` (default: target/debug/llmgw, relative to the reposit
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -23,30 +22,11 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 
+from llmgw_proc import free_port, wait_healthy
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("LLMGW_BIN", ROOT / "target" / "debug" / "llmgw"))
 HEADER = "x-llmgw-overhead-ms"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"process exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return
-        except urllib.error.HTTPError:
-            return  # it answered
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"{url} did not answer within {timeout} s:\n{log.read_text()}")
 
 
 def config_text(sim: str, listen: str) -> str:
@@ -92,7 +72,7 @@ def gateway(tmp_path_factory):
         stderr=subprocess.STDOUT,
     )
     sim_url = f"http://127.0.0.1:{sim_port}"
-    wait_for(f"{sim_url}/openai/v1/models", sim, sim_log)
+    wait_healthy(f"{sim_url}/openai/v1/models", sim, sim_log)
     (work / "llmgw.toml").write_text(config_text(sim_url, f"127.0.0.1:{gw_port}"))
     log_dir = work / "outcomes"
     gw_log = work / "serve.log"
@@ -105,7 +85,7 @@ def gateway(tmp_path_factory):
     )
     base = f"http://127.0.0.1:{gw_port}"
     try:
-        wait_for(f"{base}/health", gw, gw_log)
+        wait_healthy(f"{base}/health", gw, gw_log)
         yield {"base": base, "proc": gw, "log_dir": log_dir, "log": gw_log}
     finally:
         for p in (gw, sim):

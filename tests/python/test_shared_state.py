@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from llmgw_proc import free_port, wait_healthy
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("LLMGW_BIN", ROOT / "target" / "debug" / "llmgw"))
 KEY_VARS = ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "TOGETHER_API_KEY", "NVIDIA_API_KEY"]
@@ -27,12 +29,6 @@ PASSWORD = "redis-pw-never-logged-7f3a"
 TEAM_KEY = "sk-llmgw-e2e-shared-team-key-0001"
 THRIFTY_KEY = "sk-llmgw-e2e-shared-thrifty-key-02"
 MODEL = "gpt-4o-mini"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def redis_binary() -> str | None:
@@ -137,14 +133,7 @@ class Gateway:
             [str(BIN), "serve", "--config", str(config), "--listen", f"127.0.0.1:{port}"],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )
-        deadline = time.time() + 120
-        while True:
-            try:
-                urllib.request.urlopen(self.base + "/health", timeout=2)
-                return
-            except OSError:
-                assert time.time() < deadline and self.proc.poll() is None, log.read_text()
-                time.sleep(0.2)
+        wait_healthy(self.base + "/health", self.proc, log)
 
     def chat(self, key: str, text: str) -> tuple[int, dict, dict]:
         body = json.dumps({"model": MODEL, "messages": [{"role": "user", "content": text}]}).encode()

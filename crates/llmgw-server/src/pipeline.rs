@@ -162,7 +162,11 @@ async fn run(
         flight.meta.provider = Some(model.provider.clone());
         flight.meta.simulated = provider.is_some_and(|p| p.simulated);
     }
-    let routed = match route::resolve(state, &req, headers).await {
+    // The client's cache options decide whether routing also computes the embedding.
+    let cache_opts =
+        cache::options(headers, &req, &state.config.cache).map_err(at("invalid_request"))?;
+    let embedding = route::wants_embedding(state, &cache_opts);
+    let routed = match route::resolve(state, &req, headers, embedding).await {
         Ok(routed) => routed,
         Err(e) => {
             flight.rec.error_kind = Some(
@@ -203,8 +207,6 @@ async fn run(
     }
 
     // cache
-    let cache_opts =
-        cache::options(headers, &req, &state.config.cache).map_err(at("invalid_request"))?;
     let semantic = cache_opts.min_similarity.filter(|_| state.cache.is_some());
     let named_embedding = match (&routed.auto, semantic) {
         (None, Some(_)) => cache::named_model_embedding(&state.auto, &req)

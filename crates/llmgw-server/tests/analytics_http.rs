@@ -4,16 +4,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use llmgw_governance::KeyHash;
-use llmgw_server::stages::cache::{CacheQuery, CachedAnswer};
-use llmgw_server::{AutoRouting, Gateway, Prediction, QualityPredictor, ResponseCache};
+use llmgw_server::{AutoRouting, Gateway, Prediction, QualityPredictor};
 use llmgw_sim::{SimConfig, SimServer};
-use llmgw_types::ChatCompletionResponse;
 use serde_json::{json, Value};
 
 const K1: &str = "sk-llmgw-analytics-key-one-000001";
@@ -55,48 +53,6 @@ input_per_mtok = 3.0
 output_per_mtok = 15.0
 context_window = 8000
 "#;
-
-/// An exact cache keyed by key id, model and messages.
-#[derive(Default)]
-struct MemCache {
-    entries: Mutex<HashMap<String, ChatCompletionResponse>>,
-}
-
-fn cache_key(q: &CacheQuery<'_>) -> String {
-    format!(
-        "{:?}|{}|{}",
-        q.caller.key_id,
-        q.model,
-        serde_json::to_string(&q.request.messages).unwrap()
-    )
-}
-
-impl ResponseCache for MemCache {
-    fn lookup<'a>(&'a self, q: &'a CacheQuery<'a>) -> BoxFuture<'a, Option<CachedAnswer>> {
-        let hit = self
-            .entries
-            .lock()
-            .unwrap()
-            .get(&cache_key(q))
-            .map(|r| CachedAnswer {
-                response: r.clone(),
-                similarity: None,
-            });
-        Box::pin(std::future::ready(hit))
-    }
-
-    fn store<'a>(
-        &'a self,
-        q: &'a CacheQuery<'a>,
-        response: &'a ChatCompletionResponse,
-    ) -> BoxFuture<'a, ()> {
-        self.entries
-            .lock()
-            .unwrap()
-            .insert(cache_key(q), response.clone());
-        Box::pin(std::future::ready(()))
-    }
-}
 
 /// "hard" prompts: difficulty 0.85, only `pricey` reaches the bar; others 0.25, `cheap` does.
 struct Predictor;
@@ -188,7 +144,9 @@ max_attempts = 1
     let providers = llmgw_server::connect_providers(&specs, &config.server).unwrap();
     let mut builder = Gateway::builder(config, providers)
         .auto_routing(AutoRouting::enabled(Arc::new(Predictor)))
-        .cache(Arc::new(MemCache::default()));
+        .cache(Arc::new(llmgw_cache::MemoryCache::new(
+            llmgw_cache::CacheLimits::from(&llmgw_config::CacheConfig::default()),
+        )));
     let (log, writer) = if with_log {
         let mut cfg = llmgw_outcomes::LogConfig::new(dir.path().join("log"));
         cfg.flush_interval = Duration::from_secs(600);

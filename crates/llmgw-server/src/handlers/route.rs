@@ -76,7 +76,8 @@ async fn decide(
     let bytes = validate::read_body(headers, body, state.config.server.max_body_bytes).await?;
     let req: ChatCompletionRequest = validate::parse_json(&bytes)?;
     validate::check_chat_request(&req)?;
-    let routed = route::resolve(state, &req, headers).await?;
+    // A routing decision only: no cache lookup follows, so no embedding is needed.
+    let routed = route::resolve(state, &req, headers, false).await?;
     let meta = ResponseMeta {
         model: Some(routed.target.model.id.clone()),
         provider: Some(routed.target.provider.name.clone()),

@@ -46,10 +46,14 @@ pub struct Skipped {
 }
 
 /// Resolve `req.model`.
+///
+/// `embedding`: `auto` routing also computes the prompt's sentence embedding (see
+/// [`wants_embedding`]).
 pub async fn resolve(
     state: &AppState,
     req: &ChatCompletionRequest,
     headers: &HeaderMap,
+    embedding: bool,
 ) -> Result<Routed, ApiError> {
     match auto_policy(&req.model) {
         None => named(state, req),
@@ -62,7 +66,7 @@ pub async fn resolve(
                     req,
                     policy,
                     headers,
-                    wants_embedding(state, req, headers),
+                    embedding,
                 )
                 .await?;
             let mut ranked = decision
@@ -87,10 +91,8 @@ pub async fn resolve(
 /// encoder's remaining layers (about as much again as routing itself), so only when this
 /// request may look in the semantic cache, or when the outcome log keeps the embedding in
 /// place of the prompt text.
-fn wants_embedding(state: &AppState, req: &ChatCompletionRequest, headers: &HeaderMap) -> bool {
-    let semantic = state.cache.is_some()
-        && super::cache::options(headers, req, &state.config.cache)
-            .is_ok_and(|o| !o.bypass && o.min_similarity.is_some());
+pub fn wants_embedding(state: &AppState, cache: &super::cache::CacheOptions) -> bool {
+    let semantic = state.cache.is_some() && !cache.bypass && cache.min_similarity.is_some();
     let log_without_prompts = state
         .outcomes
         .as_ref()
