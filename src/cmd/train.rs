@@ -55,9 +55,23 @@ pub struct Args {
     /// Encoder layers mean-pooled into the features (0 = token embeddings) [default: the middle layer].
     #[arg(long, value_delimiter = ',')]
     pub layers: Option<Vec<usize>>,
+    /// How the pooled layer is computed: `encoder` runs the encoder over every prompt;
+    /// `static` distils a per-token table of that layer from the training prompts and
+    /// averages its rows, so routing runs no transformer (needs exactly one layer).
+    #[arg(long, value_enum, default_value_t = Pooling::Encoder)]
+    pub pooling: Pooling,
     /// Buckets of hashed word n-gram features (0 = none).
     #[arg(long, default_value_t = 0)]
     pub ngram_dim: usize,
+}
+
+/// How `llmgw train` computes the pooled layer.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pooling {
+    /// Run the encoder up to the layer and mean-pool its hidden states.
+    Encoder,
+    /// Mean of a static per-token table distilled from that layer.
+    Static,
 }
 
 /// The default embedding cache folder.
@@ -223,6 +237,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         features.layers = layers.clone();
     }
     features.ngram_dim = args.ngram_dim;
+    features.static_embeddings = args.pooling == Pooling::Static;
+    anyhow::ensure!(
+        !features.static_embeddings || features.layers.len() == 1,
+        "--pooling static needs exactly one layer (--layers N)"
+    );
     let head = HeadConfig {
         ensemble: args.ensemble.max(1),
         hidden: args.hidden.max(1),

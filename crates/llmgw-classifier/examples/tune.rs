@@ -3,7 +3,7 @@
 //! `cargo run -p llmgw-classifier --example tune -- ENCODER_DIR CACHE_DIR EVAL.jsonl TRAIN.jsonl...`
 //! Settings come from the environment: `TUNE_SEEDS` (comma list), `TUNE_LAYERS`,
 //! `TUNE_HIDDEN`, `TUNE_ENSEMBLE`, `TUNE_DROPOUT`, `TUNE_WD`, `TUNE_NGRAM_WD`, `TUNE_LR`,
-//! `TUNE_NGRAM_DIM`, `TUNE_STRONG`, `TUNE_WEAK`. Prints, per seed, RouteLLM APGR of the
+//! `TUNE_NGRAM_DIM`, `TUNE_STATIC` (1: static token table), `TUNE_STRONG`, `TUNE_WEAK`. Prints, per seed, RouteLLM APGR of the
 //! strong/weak pair on the eval file and the mean AUC over the models labelled there.
 
 use std::path::{Path, PathBuf};
@@ -33,6 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         spec.layers = l.split(',').filter_map(|x| x.parse().ok()).collect();
     }
     spec.ngram_dim = env("TUNE_NGRAM_DIM", spec.ngram_dim);
+    spec.static_embeddings = env("TUNE_STATIC", 0u8) == 1;
     let d = HeadConfig::default();
     let head = HeadConfig {
         hidden: env("TUNE_HIDDEN", d.hidden),
@@ -47,7 +48,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let weak = env("TUNE_WEAK", "mixtral-8x7b-instruct-v0.1".to_string());
     let eval_rows = llmgw_classifier::data::read_labelled(Path::new(eval))?;
     let texts: Vec<&str> = eval_rows.iter().map(|p| p.prompt.as_str()).collect();
-    let feats = featurize_cached(&encoder, &spec, &texts, Some(Path::new(cache_dir)), |_| {})?;
+    // static tables are distilled per training run, so their eval features come later
+    let feats = if spec.static_embeddings {
+        None
+    } else {
+        Some(featurize_cached(
+            &encoder,
+            &spec,
+            &texts,
+            Some(Path::new(cache_dir)),
+            |_| {},
+        )?)
+    };
     let seeds: Vec<u64> = env("TUNE_SEEDS", "1,2,3".to_string())
         .split(',')
         .filter_map(|s| s.parse().ok())
@@ -73,7 +85,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Manifest::read(&out)?,
             Encoder::load_dir(Path::new(enc_dir))?,
         )?;
-        let preds = router.predict_features(&feats)?;
+        let preds = match &feats {
+            Some(f) => router.predict_features(f)?,
+            None => router.predict_batch(&texts)?,
+        };
         let mut line = format!("seed {seed} ({:.0}s):", t0.elapsed().as_secs_f64());
         let (mut s, mut w, mut sc) = (Vec::new(), Vec::new(), Vec::new());
         for (p, r) in preds.iter().zip(&eval_rows) {

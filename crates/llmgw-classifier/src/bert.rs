@@ -131,6 +131,20 @@ impl Bert {
         self.layers.len()
     }
 
+    /// Hidden states of every token at `layer` (0 = embedding output), shape
+    /// (batch, seq, hidden). `input_ids` and `mask` are (batch, seq) u32 tensors.
+    pub(crate) fn states(&self, input_ids: &Tensor, mask: &Tensor, layer: usize) -> Result<Tensor> {
+        if layer > self.layers.len() {
+            candle_core::bail!("layer {layer} out of range");
+        }
+        let bias = attention_bias(mask)?;
+        let mut xs = self.embeddings.forward(input_ids)?;
+        for l in self.layers.iter().take(layer) {
+            xs = l.forward(&xs, &bias)?;
+        }
+        Ok(xs)
+    }
+
     /// Mean-pooled hidden states over the unmasked tokens, for each requested layer
     /// (0 = embedding output, `n` = output of transformer layer `n`), concatenated along
     /// the feature axis. `input_ids` and `mask` are (batch, seq) u32 tensors.
@@ -141,9 +155,7 @@ impl Bert {
         layers: &[usize],
     ) -> Result<Tensor> {
         let maskf = mask.to_dtype(DType::F32)?;
-        let bias = ((maskf.ones_like()? - &maskf)? * -1e9f64)?
-            .unsqueeze(1)?
-            .unsqueeze(1)?;
+        let bias = attention_bias(mask)?;
         let weights = maskf.unsqueeze(2)?; // (b, t, 1)
         let counts = maskf.sum_keepdim(1)?.clamp(1.0f64, f64::MAX)?; // (b, 1)
         let pool = |xs: &Tensor| -> Result<Tensor> {
@@ -170,4 +182,13 @@ impl Bert {
         }
         Tensor::cat(&pooled, D::Minus1)
     }
+}
+
+/// Additive attention bias of a (batch, seq) u32 mask: 0 for tokens, −1e9 for padding,
+/// shape (batch, 1, 1, seq).
+fn attention_bias(mask: &Tensor) -> Result<Tensor> {
+    let maskf = mask.to_dtype(DType::F32)?;
+    ((maskf.ones_like()? - &maskf)? * -1e9f64)?
+        .unsqueeze(1)?
+        .unsqueeze(1)
 }

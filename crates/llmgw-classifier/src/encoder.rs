@@ -168,6 +168,43 @@ impl Encoder {
         self.bert.num_layers()
     }
 
+    /// Number of token ids of the tokenizer (added tokens included).
+    pub fn vocab_size(&self) -> usize {
+        self.tokenizer.get_vocab_size(true)
+    }
+
+    /// The `[CLS]` and `[SEP]` ids that frame every tokenized prompt.
+    pub fn special_ids(&self) -> (u32, u32) {
+        (self.cls, self.sep)
+    }
+
+    /// Runs tokenized prompts to `layer` (0 = token embeddings) and calls `visit` with
+    /// each prompt's ids and its hidden states (ids × hidden, row-major), in an unspecified
+    /// order. Used to distil per-token static embeddings.
+    pub fn visit_states(
+        &self,
+        items: &[&Tokenized],
+        layer: usize,
+        mut visit: impl FnMut(&[u32], &[f32]),
+    ) -> Result<()> {
+        let mut order: Vec<usize> = (0..items.len()).collect();
+        order.sort_by_key(|&i| items[i].ids.len());
+        for (start, end) in pass_bounds(items, &order) {
+            let batch: Vec<&Tokenized> = order[start..end].iter().map(|&i| items[i]).collect();
+            let (ids, mask) = self.batch_tensors(&batch)?;
+            let states = self
+                .bert
+                .states(&ids, &mask, layer)?
+                .to_device(&Device::Cpu)?
+                .to_vec3::<f32>()?;
+            for (t, rows) in batch.iter().zip(states) {
+                let flat: Vec<f32> = rows.into_iter().take(t.ids.len()).flatten().collect();
+                visit(&t.ids, &flat);
+            }
+        }
+        Ok(())
+    }
+
     /// Tokenizes a prompt and applies the truncation rule of [`crate::text`].
     pub fn tokenize(&self, text: &str) -> Result<Tokenized> {
         let enc = self
@@ -192,21 +229,12 @@ impl Encoder {
         let mut order: Vec<usize> = (0..items.len()).collect();
         order.sort_by_key(|&i| items[i].ids.len());
         let mut out: Vec<Vec<f32>> = vec![Vec::new(); items.len()];
-        let mut start = 0;
-        while start < order.len() {
-            let mut end = start + 1;
-            while end < order.len()
-                && end - start < PROMPTS_PER_PASS
-                && (end - start + 1) * items[order[end]].ids.len() <= TOKENS_PER_PASS
-            {
-                end += 1;
-            }
+        for (start, end) in pass_bounds(items, &order) {
             let batch: Vec<&Tokenized> = order[start..end].iter().map(|&i| items[i]).collect();
             let pooled = self.forward(&batch, layers)?;
             for (row, &i) in pooled.into_iter().zip(&order[start..end]) {
                 out[i] = row;
             }
-            start = end;
         }
         Ok(out)
     }
@@ -222,6 +250,13 @@ impl Encoder {
     }
 
     fn forward(&self, batch: &[&Tokenized], layers: &[usize]) -> Result<Vec<Vec<f32>>> {
+        let (ids, mask) = self.batch_tensors(batch)?;
+        let pooled = self.bert.pooled(&ids, &mask, layers)?;
+        Ok(pooled.to_device(&Device::Cpu)?.to_vec2::<f32>()?)
+    }
+
+    /// Padded (batch, width) id and mask tensors of a batch.
+    fn batch_tensors(&self, batch: &[&Tokenized]) -> Result<(Tensor, Tensor)> {
         let width = batch.iter().map(|t| t.ids.len()).max().unwrap_or(0);
         let mut ids = Vec::with_capacity(batch.len() * width);
         let mut mask = Vec::with_capacity(batch.len() * width);
@@ -233,7 +268,26 @@ impl Encoder {
         }
         let ids = Tensor::from_vec(ids, (batch.len(), width), &self.device)?;
         let mask = Tensor::from_vec(mask, (batch.len(), width), &self.device)?;
-        let pooled = self.bert.pooled(&ids, &mask, layers)?;
-        Ok(pooled.to_device(&Device::Cpu)?.to_vec2::<f32>()?)
+        Ok((ids, mask))
     }
+}
+
+/// Splits prompts sorted by length (`order`) into forward passes of at most
+/// [`PROMPTS_PER_PASS`] prompts and [`TOKENS_PER_PASS`] padded tokens: `(start, end)` ranges
+/// of `order`.
+fn pass_bounds(items: &[&Tokenized], order: &[usize]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start + 1;
+        while end < order.len()
+            && end - start < PROMPTS_PER_PASS
+            && (end - start + 1) * items[order[end]].ids.len() <= TOKENS_PER_PASS
+        {
+            end += 1;
+        }
+        out.push((start, end));
+        start = end;
+    }
+    out
 }

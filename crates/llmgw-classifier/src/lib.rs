@@ -24,6 +24,7 @@ pub mod hub;
 pub mod manifest;
 pub mod pipeline;
 pub mod router;
+pub mod static_table;
 pub mod text;
 pub mod train;
 
@@ -31,4 +32,5 @@ pub use batching::{BatchConfig, BatchingRouter};
 pub use encoder::Encoder;
 pub use error::{ClassifierError, Result};
 pub use router::{Prediction, Router};
+pub use static_table::StaticTable;
 pub use text::routing_text;

@@ -32,6 +32,11 @@ pub struct EncoderRef {
 pub struct FeatureSpec {
     /// Encoder layers mean-pooled (0 = token embeddings).
     pub layers: Vec<usize>,
+    /// The pooled layer comes from a static token table distilled from that layer
+    /// ([`crate::static_table`], file `static-embeddings.safetensors` in the router folder)
+    /// instead of running the encoder; needs exactly one layer.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub static_embeddings: bool,
     /// Buckets of the hashed n-gram features (0: the router uses none).
     pub ngram_dim: usize,
     /// Names of the structure features, in order.

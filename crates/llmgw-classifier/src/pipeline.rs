@@ -8,12 +8,14 @@ use crate::encoder::Encoder;
 use crate::error::Result;
 use crate::features::{hashed_ngrams, structure, STRUCT_NAMES};
 use crate::manifest::FeatureSpec;
+use crate::static_table::StaticTable;
 use crate::text::{HEAD_TOKENS, MAX_TOKENS, TAIL_TOKENS};
 
 /// The feature pipeline used by `llmgw train` unless told otherwise.
 pub fn default_spec(num_layers: usize) -> FeatureSpec {
     FeatureSpec {
         layers: vec![num_layers / 2],
+        static_embeddings: false,
         ngram_dim: 0,
         structure: STRUCT_NAMES.iter().map(|s| s.to_string()).collect(),
         max_tokens: MAX_TOKENS,
@@ -117,13 +119,10 @@ pub fn featurize_with_embeddings(
             &mut dense,
             &mut ngrams[i * spec.ngram_dim..(i + 1) * spec.ngram_dim],
         );
-        let mut s = match (sentence, last_pos) {
-            (true, Some(pos)) => p[pos * hidden..(pos + 1) * hidden].to_vec(),
+        sentences.push(match (sentence, last_pos) {
+            (true, Some(pos)) => normalized(p[pos * hidden..(pos + 1) * hidden].to_vec()),
             _ => Vec::new(),
-        };
-        let norm = s.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
-        s.iter_mut().for_each(|x| *x /= norm);
-        sentences.push(s);
+        });
     }
     Ok((
         Features {
@@ -133,4 +132,62 @@ pub fn featurize_with_embeddings(
         },
         sentences,
     ))
+}
+
+/// `v` scaled to unit L2 norm (unchanged when it is all zeros).
+fn normalized(mut v: Vec<f32>) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+    v.iter_mut().for_each(|x| *x /= norm);
+    v
+}
+
+/// Features of prompts from a static token table ([`StaticTable`]): the table's mean over
+/// each prompt's tokens (truncated as for the encoder) takes the place of the pooled layer.
+pub fn featurize_static(
+    encoder: &Encoder,
+    table: &StaticTable,
+    spec: &FeatureSpec,
+    texts: &[&str],
+) -> Result<Features> {
+    let mut dense = Vec::with_capacity(texts.len() * dense_dim(spec, table.hidden_size()));
+    let mut ngrams = vec![0f32; texts.len() * spec.ngram_dim];
+    for (i, text) in texts.iter().enumerate() {
+        let tok = encoder.tokenize(text)?;
+        dense.extend(table.pool(&tok.ids));
+        append_text_features(
+            spec,
+            text,
+            tok.full_len,
+            &mut dense,
+            &mut ngrams[i * spec.ngram_dim..(i + 1) * spec.ngram_dim],
+        );
+    }
+    Ok(Features {
+        dense,
+        ngrams,
+        rows: texts.len(),
+    })
+}
+
+/// [`featurize_static`] plus, when `sentence` is true, each prompt's sentence embedding
+/// (the encoder's last layer, mean-pooled and L2-normalised; empty vectors otherwise). Only
+/// the sentence embedding runs the encoder.
+pub fn featurize_static_with_embeddings(
+    encoder: &Encoder,
+    table: &StaticTable,
+    spec: &FeatureSpec,
+    texts: &[&str],
+    sentence: bool,
+) -> Result<(Features, Vec<Vec<f32>>)> {
+    let feats = featurize_static(encoder, table, spec, texts)?;
+    let sentences = if sentence {
+        encoder
+            .embed(texts, &[encoder.num_layers()])?
+            .into_iter()
+            .map(normalized)
+            .collect()
+    } else {
+        vec![Vec::new(); texts.len()]
+    };
+    Ok((feats, sentences))
 }

@@ -11,7 +11,8 @@ use crate::error::{ClassifierError, Result};
 use crate::head::QualityHeads;
 use crate::hub;
 use crate::manifest::{EncoderRef, Manifest, WEIGHTS_FILE};
-use crate::pipeline::featurize_with_embeddings;
+use crate::pipeline::{featurize_static_with_embeddings, featurize_with_embeddings};
+use crate::static_table::{StaticTable, STATIC_FILE};
 
 /// Predicted quality of each model profile for one prompt, and its difficulty.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +26,7 @@ pub struct Prediction {
 /// A loaded router.
 pub struct Router {
     encoder: Encoder,
+    table: Option<StaticTable>,
     heads: QualityHeads,
     manifest: Manifest,
     mean: Vec<f32>,
@@ -130,8 +132,25 @@ impl Router {
                 "tensor shapes do not match manifest.json",
             ));
         }
+        let table = if manifest.features.static_embeddings {
+            if manifest.features.layers.len() != 1 {
+                return Err(ClassifierError::invalid(
+                    dir.join(crate::manifest::MANIFEST_FILE)
+                        .display()
+                        .to_string(),
+                    "static embeddings need exactly one pooled layer",
+                ));
+            }
+            Some(StaticTable::load(
+                &dir.join(STATIC_FILE),
+                encoder.hidden_size(),
+            )?)
+        } else {
+            None
+        };
         Ok(Router {
             encoder,
+            table,
             heads,
             manifest,
             mean,
@@ -160,6 +179,11 @@ impl Router {
         &self.encoder
     }
 
+    /// The static token table, when the router pools one instead of running the encoder.
+    pub fn static_table(&self) -> Option<&StaticTable> {
+        self.table.as_ref()
+    }
+
     /// Predictions for a batch of prompts.
     pub fn predict_batch(&self, prompts: &[&str]) -> Result<Vec<Prediction>> {
         Ok(self.run(prompts, false)?.0)
@@ -179,8 +203,13 @@ impl Router {
         if prompts.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }
-        let (feats, sentence) =
-            featurize_with_embeddings(&self.encoder, &self.manifest.features, prompts, sentence)?;
+        let spec = &self.manifest.features;
+        let (feats, sentence) = match &self.table {
+            Some(table) => {
+                featurize_static_with_embeddings(&self.encoder, table, spec, prompts, sentence)?
+            }
+            None => featurize_with_embeddings(&self.encoder, spec, prompts, sentence)?,
+        };
         let logits = self.logits(&feats.dense, &feats.ngrams, feats.rows)?;
         let models = &self.manifest.models;
         let preds = logits

@@ -19,7 +19,8 @@ use crate::manifest::{
     DataFile, EncoderRef, FeatureSpec, Manifest, Metrics, ModelMetrics, PairMetrics, TrainingInfo,
     FORMAT_VERSION, WEIGHTS_FILE,
 };
-use crate::pipeline::{default_spec, featurize_cached};
+use crate::pipeline::{default_spec, featurize_cached, featurize_static};
+use crate::static_table::{StaticTable, STATIC_FILE};
 
 /// The difficulty rule written in manifests.
 pub const DIFFICULTY_RULE: &str =
@@ -159,9 +160,25 @@ pub fn train(opts: &TrainOptions, progress: &mut dyn TrainProgress) -> Result<Ma
     }
     let texts: Vec<&str> = prompts.iter().map(|p| p.prompt.as_str()).collect();
     let total = texts.len();
-    let feats = featurize_cached(&encoder, &spec, &texts, opts.cache_dir.as_deref(), |d| {
-        progress.embedding(d, total)
-    })?;
+    let (feats, table) = if spec.static_embeddings {
+        let [layer] = spec.layers[..] else {
+            return Err(ClassifierError::Training(format!(
+                "static embeddings need exactly one pooled layer, not {:?}",
+                spec.layers
+            )));
+        };
+        let table =
+            StaticTable::distil(&encoder, layer, &texts, |d, _| progress.embedding(d, total))?;
+        (
+            featurize_static(&encoder, &table, &spec, &texts)?,
+            Some(table),
+        )
+    } else {
+        let feats = featurize_cached(&encoder, &spec, &texts, opts.cache_dir.as_deref(), |d| {
+            progress.embedding(d, total)
+        })?;
+        (feats, None)
+    };
     let dd = feats.dense.len() / feats.rows;
 
     // 3. split
@@ -273,6 +290,13 @@ pub fn train(opts: &TrainOptions, progress: &mut dyn TrainProgress) -> Result<Ma
     );
     let wpath = opts.out.join(WEIGHTS_FILE);
     candle_core::safetensors::save(&tensors, &wpath)?;
+    let tpath = opts.out.join(STATIC_FILE);
+    match &table {
+        Some(t) => t.save(&tpath)?,
+        None if tpath.exists() => std::fs::remove_file(&tpath)
+            .map_err(|e| ClassifierError::io(format!("removing {}", tpath.display()), e))?,
+        None => {}
+    }
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
         encoder: EncoderRef {

@@ -5,9 +5,9 @@ use crate::{ChunkStream, ProviderError, ProviderErrorKind, ProviderSettings, Sec
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use llmgw_translate::{redact_secrets, Dialect, TranslateError, UpstreamFailure};
-use llmgw_types::ChatCompletionChunk;
+use llmgw_types::{ChatCompletionChunk, StreamChunk};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
-use reqwest::{Client, Response};
+use reqwest::{Client, Response, Url};
 use serde::Serialize;
 use std::time::Duration;
 use tokio::time::{timeout_at, Instant};
@@ -15,22 +15,36 @@ use tokio::time::{timeout_at, Instant};
 /// Largest error body read from an upstream (the rest is ignored).
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
-/// A provider stream translator (Anthropic, Gemini, OpenAI pass-through).
+/// A provider stream translator (Anthropic, Gemini, OpenAI pass-through). Chunks are
+/// appended to `out`, which the caller empties after each call.
 pub(crate) trait StreamTranslator: Send + 'static {
     /// Feeds one SSE `data:` payload.
-    fn feed(&mut self, data: &str) -> Result<Vec<ChatCompletionChunk>, TranslateError>;
+    fn feed(&mut self, data: String, out: &mut Vec<StreamChunk>) -> Result<(), TranslateError>;
     /// The byte stream ended.
-    fn finish(&mut self) -> Result<Vec<ChatCompletionChunk>, TranslateError>;
+    fn finish(&mut self, out: &mut Vec<StreamChunk>) -> Result<(), TranslateError>;
     /// The terminal event was seen; nothing more needs reading.
     fn is_done(&self) -> bool;
 }
 
+/// Translated chunks carry no upstream payload.
+fn push_translated(out: &mut Vec<StreamChunk>, chunks: Vec<ChatCompletionChunk>) {
+    out.extend(chunks.into_iter().map(StreamChunk::new));
+}
+
 impl StreamTranslator for llmgw_translate::anthropic::AnthropicStream {
-    fn feed(&mut self, data: &str) -> Result<Vec<ChatCompletionChunk>, TranslateError> {
-        llmgw_translate::anthropic::AnthropicStream::feed(self, data)
+    fn feed(&mut self, data: String, out: &mut Vec<StreamChunk>) -> Result<(), TranslateError> {
+        push_translated(
+            out,
+            llmgw_translate::anthropic::AnthropicStream::feed(self, &data)?,
+        );
+        Ok(())
     }
-    fn finish(&mut self) -> Result<Vec<ChatCompletionChunk>, TranslateError> {
-        llmgw_translate::anthropic::AnthropicStream::finish(self)
+    fn finish(&mut self, out: &mut Vec<StreamChunk>) -> Result<(), TranslateError> {
+        push_translated(
+            out,
+            llmgw_translate::anthropic::AnthropicStream::finish(self)?,
+        );
+        Ok(())
     }
     fn is_done(&self) -> bool {
         llmgw_translate::anthropic::AnthropicStream::is_done(self)
@@ -38,11 +52,16 @@ impl StreamTranslator for llmgw_translate::anthropic::AnthropicStream {
 }
 
 impl StreamTranslator for llmgw_translate::gemini::GeminiStream {
-    fn feed(&mut self, data: &str) -> Result<Vec<ChatCompletionChunk>, TranslateError> {
-        llmgw_translate::gemini::GeminiStream::feed(self, data)
+    fn feed(&mut self, data: String, out: &mut Vec<StreamChunk>) -> Result<(), TranslateError> {
+        push_translated(
+            out,
+            llmgw_translate::gemini::GeminiStream::feed(self, &data)?,
+        );
+        Ok(())
     }
-    fn finish(&mut self) -> Result<Vec<ChatCompletionChunk>, TranslateError> {
-        llmgw_translate::gemini::GeminiStream::finish(self)
+    fn finish(&mut self, out: &mut Vec<StreamChunk>) -> Result<(), TranslateError> {
+        push_translated(out, llmgw_translate::gemini::GeminiStream::finish(self)?);
+        Ok(())
     }
     fn is_done(&self) -> bool {
         // Gemini has no terminal event: read to the end of the body.
@@ -51,11 +70,16 @@ impl StreamTranslator for llmgw_translate::gemini::GeminiStream {
 }
 
 impl StreamTranslator for llmgw_translate::openai::OpenAiStream {
-    fn feed(&mut self, data: &str) -> Result<Vec<ChatCompletionChunk>, TranslateError> {
-        llmgw_translate::openai::OpenAiStream::feed(self, data)
+    /// OpenAI chunks keep the upstream's payload, so they can be passed on as sent.
+    fn feed(&mut self, data: String, out: &mut Vec<StreamChunk>) -> Result<(), TranslateError> {
+        out.extend(llmgw_translate::openai::OpenAiStream::feed_payload(
+            self, data,
+        )?);
+        Ok(())
     }
-    fn finish(&mut self) -> Result<Vec<ChatCompletionChunk>, TranslateError> {
-        llmgw_translate::openai::OpenAiStream::finish(self)
+    fn finish(&mut self, out: &mut Vec<StreamChunk>) -> Result<(), TranslateError> {
+        push_translated(out, llmgw_translate::openai::OpenAiStream::finish(self)?);
+        Ok(())
     }
     fn is_done(&self) -> bool {
         llmgw_translate::openai::OpenAiStream::is_done(self)
@@ -67,7 +91,9 @@ impl StreamTranslator for llmgw_translate::openai::OpenAiStream {
 pub(crate) struct Upstream {
     pub name: String,
     pub dialect: Dialect,
-    pub base_url: String,
+    /// Where requests go, parsed once (for Gemini, the prefix that the model and the method
+    /// are appended to).
+    pub endpoint: Url,
     client: Client,
     headers: HeaderMap,
     timeouts: Timeouts,
@@ -76,11 +102,13 @@ pub(crate) struct Upstream {
 
 impl Upstream {
     /// Builds the client and the headers sent with every request (`auth` first, then the
-    /// settings' extra headers).
+    /// settings' extra headers). `endpoint` turns the base URL (trimmed, without a trailing
+    /// `/`) into the URL requests go to; it is parsed here, once.
     pub fn new(
         settings: &ProviderSettings,
         dialect: Dialect,
         auth: Vec<(&'static str, String)>,
+        endpoint: impl FnOnce(&str) -> String,
     ) -> Result<Upstream, ProviderError> {
         let name = settings.name.clone();
         let config_err = |what: String| ProviderError::new(ProviderErrorKind::Config, &name, what);
@@ -113,6 +141,11 @@ impl Upstream {
                 "{name}: base URL `{base_url}` must start with http:// or https://"
             )));
         }
+        let endpoint = Url::parse(&endpoint(&base_url)).map_err(|e| {
+            config_err(format!(
+                "{name}: base URL `{base_url}` is not a valid URL: {e}"
+            ))
+        })?;
         let client = Client::builder()
             .connect_timeout(settings.timeouts.connect)
             .pool_idle_timeout(Duration::from_secs(90))
@@ -122,7 +155,7 @@ impl Upstream {
         Ok(Upstream {
             name,
             dialect,
-            base_url,
+            endpoint,
             client,
             headers,
             timeouts: settings.timeouts,
@@ -168,11 +201,12 @@ impl Upstream {
         self.err(kind, format!("{}: {during}: {detail}", self.name))
     }
 
-    /// POSTs `body` to `url`. Success statuses return the response and the call's deadline;
-    /// failures are read and classified. Streams must see headers within `first_token`.
+    /// POSTs `body` (serialised once, straight to bytes) to `url`. Success statuses return
+    /// the response and the call's deadline; failures are read and classified. Streams must
+    /// see headers within `first_token`.
     pub async fn post<B: Serialize + ?Sized>(
         &self,
-        url: &str,
+        url: Url,
         body: &B,
         stream: bool,
     ) -> Result<(Response, Instant), ProviderError> {
@@ -305,6 +339,7 @@ impl Upstream {
         let start = Instant::now();
         let s = async_stream::stream! {
             let mut events = resp.bytes_stream().eventsource();
+            let mut out: Vec<StreamChunk> = Vec::new();
             let mut first_chunk_by = Some(deadline.min(start + up.timeouts.first_token));
             loop {
                 let wait_until = match first_chunk_by {
@@ -319,16 +354,16 @@ impl Upstream {
                         break;
                     }
                     Ok(None) => {
-                        match translator.finish() {
-                            Ok(chunks) => for c in chunks { yield Ok(c); },
+                        match translator.finish(&mut out) {
+                            Ok(()) => for c in out.drain(..) { yield Ok(c); },
                             Err(e) => yield Err(up.translate_err(&e)),
                         }
                         break;
                     }
                     Ok(Some(Err(e))) => {
                         // The connection broke. Complete if the translator already saw the end.
-                        match translator.finish() {
-                            Ok(chunks) => for c in chunks { yield Ok(c); },
+                        match translator.finish(&mut out) {
+                            Ok(()) => for c in out.drain(..) { yield Ok(c); },
                             Err(_) => yield Err(up.err(
                                 ProviderErrorKind::StreamCut,
                                 format!("{}: the stream was cut before the answer was complete ({})", up.name, e),
@@ -341,12 +376,12 @@ impl Upstream {
                 if event.data.is_empty() {
                     continue;
                 }
-                match translator.feed(&event.data) {
-                    Ok(chunks) => {
-                        if !chunks.is_empty() {
+                match translator.feed(event.data, &mut out) {
+                    Ok(()) => {
+                        if !out.is_empty() {
                             first_chunk_by = None;
                         }
-                        for c in chunks {
+                        for c in out.drain(..) {
                             yield Ok(c);
                         }
                     }
@@ -356,8 +391,8 @@ impl Upstream {
                     }
                 }
                 if translator.is_done() {
-                    match translator.finish() {
-                        Ok(chunks) => for c in chunks { yield Ok(c); },
+                    match translator.finish(&mut out) {
+                        Ok(()) => for c in out.drain(..) { yield Ok(c); },
                         Err(e) => yield Err(up.translate_err(&e)),
                     }
                     break;

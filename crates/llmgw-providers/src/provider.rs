@@ -5,11 +5,12 @@ use crate::{
     ProviderSettings,
 };
 use futures::stream::BoxStream;
-use llmgw_types::{ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse};
+use llmgw_types::{ChatCompletionRequest, ChatCompletionResponse, StreamChunk};
 use std::future::Future;
 
-/// OpenAI chunks as they arrive; a failure mid-way is the last item.
-pub type ChunkStream = BoxStream<'static, Result<ChatCompletionChunk, ProviderError>>;
+/// OpenAI chunks as they arrive; a failure mid-way is the last item. Chunks of an
+/// OpenAI-compatible upstream carry the payload it sent (see [`StreamChunk::raw`]).
+pub type ChunkStream = BoxStream<'static, Result<StreamChunk, ProviderError>>;
 
 /// What every adapter does: answer a chat request whole, or as a stream.
 /// `req.model` is already the upstream model name.

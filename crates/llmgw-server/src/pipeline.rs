@@ -260,7 +260,7 @@ async fn run(
         let chunks: Vec<Result<_, crate::upstream::UpstreamError>> =
             cache::replay_as_chunks(&hit.response)
                 .into_iter()
-                .map(Ok)
+                .map(|c| Ok(llmgw_types::StreamChunk::new(c)))
                 .collect();
         return Ok(stream_reply(
             state,

@@ -205,9 +205,7 @@ mod adapter {
     use futures::future::BoxFuture;
     use futures::StreamExt;
     use llmgw_providers::{Provider, ProviderError};
-    use llmgw_types::{
-        ApiError, ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse,
-    };
+    use llmgw_types::{ApiError, ChatCompletionRequest, ChatCompletionResponse, StreamChunk};
 
     use crate::upstream::{ChunkStream, Upstream, UpstreamError};
 
@@ -248,7 +246,7 @@ mod adapter {
                     .await
                     .map_err(|e| upstream_error(&e))?;
                 let mapped: ChunkStream = chunks
-                    .map(|item: Result<ChatCompletionChunk, ProviderError>| {
+                    .map(|item: Result<StreamChunk, ProviderError>| {
                         item.map_err(|e| upstream_error(&e))
                     })
                     .boxed();

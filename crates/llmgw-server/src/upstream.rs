@@ -3,7 +3,7 @@
 
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
-use llmgw_types::{ApiError, ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse};
+use llmgw_types::{ApiError, ChatCompletionRequest, ChatCompletionResponse, StreamChunk};
 
 /// A failed upstream call, already in OpenAI's error shape (its message names the provider
 /// and never the key), with a machine-readable kind for logs and retries.
@@ -31,8 +31,10 @@ impl UpstreamError {
     }
 }
 
-/// Streamed chunks of one answer, in order; an `Err` ends the stream.
-pub type ChunkStream = BoxStream<'static, Result<ChatCompletionChunk, UpstreamError>>;
+/// Streamed chunks of one answer, in order; an `Err` ends the stream. A chunk may carry the
+/// upstream's own JSON payload for it ([`StreamChunk::raw`]), which the respond stage sends
+/// as is when the client is to see exactly that chunk.
+pub type ChunkStream = BoxStream<'static, Result<StreamChunk, UpstreamError>>;
 
 /// One provider's client: answers an OpenAI-shaped request whose `model` is the upstream
 /// model name.

@@ -13,6 +13,7 @@ mod message;
 mod models;
 mod request;
 mod response;
+mod stream_chunk;
 mod tools;
 
 pub use chunk::{ChatCompletionChunk, ChunkChoice, ChunkDelta, FunctionCallDelta, ToolCallDelta};
@@ -28,6 +29,7 @@ pub use response::{
     ChatCompletionResponse, Choice, CompletionTokensDetails, FinishReason, PromptTokensDetails,
     ResponseMessage, Usage,
 };
+pub use stream_chunk::StreamChunk;
 pub use tools::{
     FunctionCall, FunctionDefinition, FunctionName, NamedToolChoice, Tool, ToolCall, ToolChoice,
     ToolChoiceMode, ToolKind,

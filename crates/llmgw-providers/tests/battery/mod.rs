@@ -192,7 +192,11 @@ impl Rig {
             match item {
                 Ok(c) => {
                     assert!(err.is_none(), "nothing may follow an error item");
-                    chunks.push(c)
+                    if let Some(raw) = c.raw() {
+                        let parsed: ChatCompletionChunk = serde_json::from_str(raw).unwrap();
+                        assert_eq!(&parsed, c.chunk(), "the payload is the chunk as carried");
+                    }
+                    chunks.push(c.into_chunk())
                 }
                 Err(e) => {
                     assert!(err.is_none(), "one error item at most");

@@ -73,7 +73,7 @@ pub fn store_when_complete(
         let mut failed = false;
         while let Some(item) = upstream.next().await {
             match &item {
-                Ok(chunk) => assembler.push(chunk),
+                Ok(chunk) => assembler.push(chunk.chunk()),
                 Err(_) => failed = true,
             }
             yield item;

@@ -105,8 +105,9 @@ pub async fn call_candidates(
             async move {
                 match call(&target, up, budgets).await? {
                     Answer::Stream(chunks) => {
-                        let started =
-                            llmgw_reliability::start_stream(chunks, crate::governance::has_output);
+                        let started = llmgw_reliability::start_stream(chunks, |c| {
+                            crate::governance::has_output(c.chunk())
+                        });
                         match tokio::time::timeout(budgets.first_token, started).await {
                             Ok(Ok(chunks)) => Ok(Answer::Stream(Box::pin(chunks))),
                             Ok(Err(e)) => Err(e),

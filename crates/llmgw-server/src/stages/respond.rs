@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::StreamExt;
 use llmgw_config::CatalogModel;
-use llmgw_types::{ApiError, ChatCompletionChunk, ChatCompletionResponse, ErrorBody};
+use llmgw_types::{ApiError, ChatCompletionChunk, ChatCompletionResponse, ErrorBody, StreamChunk};
 
 use super::record::{apply_usage, RecordGuard};
 use crate::error::error_response;
@@ -168,14 +168,47 @@ pub fn sse(
     resp
 }
 
-/// Observe one chunk (first token, usage, finish) and encode what the client gets.
+/// Observe one chunk (first token, usage, finish) and encode what the client gets: the
+/// upstream's own payload when the client is to see exactly that chunk (same model name, no
+/// usage to strip or hide), otherwise the chunk encoded again with the catalog id as its model.
 fn forward(
-    mut chunk: ChatCompletionChunk,
+    mut item: StreamChunk,
     plan: &StreamPlan,
     guard: &mut RecordGuard,
     finished: &mut bool,
 ) -> Option<Bytes> {
+    let chunk = item.chunk();
+    observe(chunk, plan, guard, finished);
+    let strip_usage = chunk.usage.is_some() && !plan.client_wants_usage;
+    if strip_usage && chunk.choices.is_empty() {
+        return None;
+    }
+    if !strip_usage && chunk.model == plan.model.id {
+        // a client that did not ask for usage gets no `usage` key at all, not even the
+        // `"usage":null` an upstream asked for it sends on every chunk (inside a JSON string
+        // the quotes are escaped, so this finds keys only)
+        if let Some(raw) = item
+            .raw()
+            .filter(|raw| plan.client_wants_usage || !raw.contains("\"usage\""))
+        {
+            return Some(sse_data(raw.as_bytes()));
+        }
+    }
+    let chunk = item.chunk_mut();
     chunk.model.clone_from(&plan.model.id);
+    if strip_usage {
+        chunk.usage = None;
+    }
+    serde_json::to_vec(chunk).ok().map(|json| sse_data(&json))
+}
+
+/// Note what `chunk` tells about the answer: output size, first token, usage, finish.
+fn observe(
+    chunk: &ChatCompletionChunk,
+    plan: &StreamPlan,
+    guard: &mut RecordGuard,
+    finished: &mut bool,
+) {
     let output_chars: usize = chunk
         .choices
         .iter()
@@ -225,11 +258,4 @@ fn forward(
     } else if chunk.choices.iter().any(|c| c.finish_reason.is_some()) {
         *finished = true;
     }
-    if chunk.usage.is_some() && !plan.client_wants_usage {
-        if chunk.choices.is_empty() {
-            return None;
-        }
-        chunk.usage = None;
-    }
-    serde_json::to_vec(&chunk).ok().map(|json| sse_data(&json))
 }

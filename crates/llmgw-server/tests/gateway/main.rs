@@ -9,5 +9,6 @@ mod cache;
 mod chat;
 mod errors;
 mod metrics;
+mod passthrough;
 mod record;
 mod stream;

@@ -12,7 +12,7 @@ use llmgw_server::{
 };
 use llmgw_types::{
     ApiError, ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, Choice,
-    ChunkDelta, ErrorBody, FinishReason, ResponseMessage, Usage,
+    ChunkDelta, ErrorBody, FinishReason, ResponseMessage, StreamChunk, Usage,
 };
 
 pub const CONFIG: &str = r#"
@@ -159,7 +159,13 @@ impl Upstream for FakeUpstream {
                 .map(|w| format!("{w} "))
                 .collect();
             let chunk = move |delta: ChunkDelta, finish: Option<FinishReason>| {
-                ChatCompletionChunk::with_delta("chatcmpl-fake", &model, 1, delta, finish)
+                StreamChunk::new(ChatCompletionChunk::with_delta(
+                    "chatcmpl-fake",
+                    &model,
+                    1,
+                    delta,
+                    finish,
+                ))
             };
             let usage_model = request.model.clone();
             let s = async_stream::stream! {
@@ -183,7 +189,7 @@ impl Upstream for FakeUpstream {
                     return;
                 }
                 yield Ok(chunk(ChunkDelta::default(), Some(FinishReason::Stop)));
-                yield Ok(ChatCompletionChunk::usage_only("chatcmpl-fake", &usage_model, 1, Usage::new(1000, 100)));
+                yield Ok(StreamChunk::new(ChatCompletionChunk::usage_only("chatcmpl-fake", &usage_model, 1, Usage::new(1000, 100))));
             };
             let boxed: ChunkStream = Box::pin(s);
             Ok(boxed)
