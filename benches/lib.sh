@@ -5,6 +5,7 @@ BENCH_DIR="${BENCH_DIR:-$(mktemp -d /tmp/llmgw-bench.XXXXXX)}"
 SIM_ADDR="${SIM_ADDR:-127.0.0.1:18090}"
 GW_ADDR="${GW_ADDR:-127.0.0.1:18080}"
 LLMGW_BIN="${LLMGW_BIN:-target/release/llmgw}"
+ROUTER="${ROUTER:-models/router}"   # the router `model: "auto"` uses (models/router-static: the static table)
 PIDS=()
 
 cleanup() {
@@ -56,7 +57,7 @@ start_gateway() {
       printf '\n[providers.%s]\nkind = "%s"\nbase_url = "%s%s"\napi_key_env = "LLMGW_BENCH_KEY"\n' \
         "$name" "$kind" "$sim" "$url"
     done
-    printf '\n[routing]\nrouter_dir = "%s/models/router"\ndefault_policy = "balanced"\n' "$PWD"
+    printf '\n[routing]\nrouter_dir = "%s/%s"\ndefault_policy = "balanced"\n' "$PWD" "$ROUTER"
     printf '\n[routing.policies.balanced]\nmin_quality = 0.75\n'
   } > "$BENCH_DIR/llmgw.toml"
   LLMGW_BENCH_KEY=sk-bench RUST_LOG=info "$LLMGW_BIN" serve --config "$BENCH_DIR/llmgw.toml" \

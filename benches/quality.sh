@@ -5,24 +5,26 @@
 #
 #   bash benches/quality.sh [REFERENCE_SCORES.jsonl]     # writes benches/results/quality.md
 #
-# Environment passes through to the router (e.g. RAYON_NUM_THREADS=1).
+# ROUTER picks the router (default models/router). Environment passes through to the router
+# (e.g. RAYON_NUM_THREADS=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LLMGW_BIN="${LLMGW_BIN:-target/release/llmgw}"
 OUT="${OUT:-benches/results/quality.md}"
 WORK="${WORK:-target/bench-quality}"
 DATA=training-data/mmlu-dev.jsonl
+ROUTER="${ROUTER:-models/router}"
 mkdir -p "$WORK" "$(dirname "$OUT")"
 
 start=$(date +%s.%N)
-"$LLMGW_BIN" score --data "$DATA" --out "$WORK/scores.jsonl" > "$WORK/score.log" 2>&1
+"$LLMGW_BIN" score --data "$DATA" --router "$ROUTER" --out "$WORK/scores.jsonl" > "$WORK/score.log" 2>&1
 secs=$(echo "$(date +%s.%N) - $start" | bc)
 "$LLMGW_BIN" bench --data "$DATA" --scores "$WORK/scores.jsonl" --out "$WORK/bench" > "$WORK/bench.log" 2>&1
 {
   echo "### Router quality on $DATA (\`llmgw score\` then \`llmgw bench --scores\`)"
   echo
   echo '```'
-  echo "$LLMGW_BIN score --data $DATA --out $WORK/scores.jsonl      # ${secs%.*} s for $(wc -l < "$DATA") prompts"
+  echo "$LLMGW_BIN score --data $DATA --router $ROUTER --out $WORK/scores.jsonl      # $(printf '%.1f' "$secs") s for $(wc -l < "$DATA") prompts"
   echo "$LLMGW_BIN bench --data $DATA --scores $WORK/scores.jsonl --out $WORK/bench"
   echo '```'
   echo

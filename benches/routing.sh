@@ -7,6 +7,7 @@
 #
 # Settings (environment): BENCH_RUNS, BENCH_SECS, BENCH_CONCURRENCY (see the example
 # examples/routing_bench.rs), E2E_REQUESTS (default 500),
+# ROUTER (default models/router; models/router-static for the static-table router),
 # SKIP_BUILD=1 to use an existing target/release/llmgw.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +20,7 @@ mkdir -p "$(dirname "$OUT")"
 build_release
 echo "== cargo run --release --example routing_bench" >&2
 cargo build --release --example routing_bench >&2
-CLASSIFIER=$(target/release/examples/routing_bench models/router)
+CLASSIFIER=$(target/release/examples/routing_bench "$ROUTER")
 
 start_sim
 start_gateway
@@ -42,8 +43,8 @@ MEM=$(awk '/VmRSS|VmHWM/ {printf "%s %s %s; ", $1, $2, $3}' "/proc/$GW_PID/statu
   echo "### Commands"
   echo
   echo '```'
-  echo "bash benches/routing.sh"
-  echo "target/release/examples/routing_bench models/router   # BENCH_RUNS=${BENCH_RUNS:-300} BENCH_SECS=${BENCH_SECS:-5}"
+  echo "ROUTER=$ROUTER bash benches/routing.sh"
+  echo "target/release/examples/routing_bench $ROUTER   # BENCH_RUNS=${BENCH_RUNS:-300} BENCH_SECS=${BENCH_SECS:-5}"
   echo "python3 benches/client.py latency $THROUGH {gpt-4o-mini|auto} --n $E2E_REQUESTS --concurrency {1|8} --distinct"
   echo '```'
   echo

@@ -91,9 +91,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let router = Router::load(&dir)?;
     let load_ms = t0.elapsed().as_secs_f64() * 1000.0;
     let layers = &router.manifest().features.layers;
+    let pooling = if router.static_table().is_some() {
+        "static token table: no transformer on the routing path"
+    } else {
+        "encoder run up to that layer"
+    };
     println!(
-        "router {} (pooled layers {:?} of {}), loaded in {load_ms:.0} ms; CPU threads for the \
-         encoder: {} (RAYON_NUM_THREADS, default one per CPU)\n",
+        "router {} (pooled layers {:?} of {}, {pooling}), loaded in {load_ms:.0} ms; CPU threads \
+         for the encoder: {} (RAYON_NUM_THREADS, default one per CPU)\n",
         dir.display(),
         layers,
         router.encoder().num_layers(),

@@ -5,13 +5,15 @@
 //! state that token id had at that layer over a corpus (the training prompts), shrunk towards
 //! the state of the token read alone (`[CLS] token [SEP]`), which also covers ids the corpus
 //! never used. The pooled feature is then a table lookup and a mean: no transformer runs on
-//! the request path. The table is stored as float16 and used, in training and serving alike,
-//! as the float16 values rounded back to f32.
+//! the request path. The table is kept as float16, on disk and in memory (half the memory of
+//! f32), and its rows are widened to f32 as they are summed, in training and serving alike.
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{Device, Tensor};
+use half::f16;
+use half::slice::HalfFloatSliceExt;
 
 use crate::encoder::{Encoder, Tokenized};
 use crate::error::{ClassifierError, Result};
@@ -29,7 +31,7 @@ const CHUNK: usize = 256;
 #[derive(Debug, Clone, PartialEq)]
 pub struct StaticTable {
     hidden: usize,
-    rows: Vec<f32>,
+    rows: Vec<f16>,
 }
 
 impl StaticTable {
@@ -96,12 +98,7 @@ impl StaticTable {
         for (row, &c) in sums.chunks_mut(hidden).zip(&counts) {
             row.iter_mut().for_each(|x| *x /= c);
         }
-        // the values serving will see: rounded through float16
-        let rows = Tensor::from_vec(sums, (vocab, hidden), &Device::Cpu)?
-            .to_dtype(DType::F16)?
-            .to_dtype(DType::F32)?
-            .flatten_all()?
-            .to_vec1()?;
+        let rows = sums.into_iter().map(f16::from_f32).collect();
         Ok(StaticTable { hidden, rows })
     }
 
@@ -119,13 +116,16 @@ impl StaticTable {
     /// is left).
     pub fn pool(&self, ids: &[u32]) -> Vec<f32> {
         let mut out = vec![0f32; self.hidden];
+        // one row widened at a time (vectorised where the CPU converts float16)
+        let mut wide = vec![0f32; self.hidden];
         let mut n = 0usize;
         for &id in ids {
             let start = id as usize * self.hidden;
             let Some(row) = self.rows.get(start..start + self.hidden) else {
                 continue;
             };
-            out.iter_mut().zip(row).for_each(|(o, x)| *o += x);
+            row.convert_to_f32_slice(&mut wide);
+            out.iter_mut().zip(&wide).for_each(|(o, x)| *o += x);
             n += 1;
         }
         if n > 0 {
@@ -136,8 +136,7 @@ impl StaticTable {
 
     /// Writes the table (float16) to `path`.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let t = Tensor::from_slice(&self.rows, (self.vocab_size(), self.hidden), &Device::Cpu)?
-            .to_dtype(DType::F16)?;
+        let t = Tensor::from_slice(&self.rows, (self.vocab_size(), self.hidden), &Device::Cpu)?;
         let tensors: HashMap<String, Tensor> = [(TENSOR.to_string(), t)].into();
         candle_core::safetensors::save(&tensors, path)
             .map_err(|e| ClassifierError::invalid(path.display().to_string(), e.to_string()))
@@ -152,18 +151,33 @@ impl StaticTable {
             });
         }
         let invalid = |why: String| ClassifierError::invalid(path.display().to_string(), why);
-        let tensors = candle_core::safetensors::load(path, &Device::Cpu)
-            .map_err(|e| invalid(e.to_string()))?;
-        let t = tensors
-            .get(TENSOR)
-            .ok_or_else(|| invalid(format!("no tensor `{TENSOR}`")))?;
-        let (_, width) = t.dims2().map_err(|e| invalid(e.to_string()))?;
-        if width != hidden {
+        // read the float16 bytes straight into the table: no f32 copy, even for a moment
+        let bytes = std::fs::read(path)
+            .map_err(|e| ClassifierError::io(format!("reading {}", path.display()), e))?;
+        let file =
+            safetensors::SafeTensors::deserialize(&bytes).map_err(|e| invalid(e.to_string()))?;
+        let t = file
+            .tensor(TENSOR)
+            .map_err(|_| invalid(format!("no tensor `{TENSOR}`")))?;
+        if t.dtype() != safetensors::Dtype::F16 {
+            return Err(invalid(format!("`{TENSOR}` is {:?}, not F16", t.dtype())));
+        }
+        let [_, width] = t.shape() else {
+            return Err(invalid(format!(
+                "`{TENSOR}` is not a matrix: {:?}",
+                t.shape()
+            )));
+        };
+        if *width != hidden {
             return Err(invalid(format!(
                 "embeddings are {width} wide, the encoder's are {hidden}"
             )));
         }
-        let rows = t.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
+        let rows = t
+            .data()
+            .chunks_exact(2)
+            .map(|b| f16::from_le_bytes([b[0], b[1]]))
+            .collect();
         Ok(StaticTable { hidden, rows })
     }
 }
@@ -175,7 +189,10 @@ mod tests {
     fn table() -> StaticTable {
         StaticTable {
             hidden: 2,
-            rows: vec![1.0, 2.0, 3.0, 4.0, -1.0, 0.5],
+            rows: [1.0, 2.0, 3.0, 4.0, -1.0, 0.5]
+                .into_iter()
+                .map(f16::from_f32)
+                .collect(),
         }
     }
 

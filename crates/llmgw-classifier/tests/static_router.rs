@@ -171,3 +171,47 @@ fn missing_table_is_named_and_retraining_without_it_removes_it() {
     let router = Router::load(&copy).unwrap();
     assert!(router.static_table().is_none());
 }
+
+fn pearson(a: &[f32], b: &[f32]) -> f32 {
+    let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+    let (ma, mb) = (mean(a), mean(b));
+    let cov: f32 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let sd = |v: &[f32], m: f32| v.iter().map(|x| (x - m) * (x - m)).sum::<f32>().sqrt();
+    cov / (sd(a, ma) * sd(b, mb))
+}
+
+/// The two shipped routers (`models/router`, encoder-pooled; `models/router-static`, the
+/// static table) load and rank the same prompts alike: what the static one saves in time it
+/// must not pay for with different routing.
+#[test]
+fn shipped_static_router_ranks_prompts_like_the_shipped_encoder_router() {
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models");
+    let encoder_router = Router::load(&models.join("router")).unwrap();
+    let static_router = Router::load(&models.join("router-static")).unwrap();
+    assert!(encoder_router.static_table().is_none());
+    assert!(static_router.static_table().is_some());
+    assert_eq!(encoder_router.models(), static_router.models());
+
+    let rows = llmgw_classifier::data::read_labelled(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../training-data/llmrouter-train.jsonl"),
+    )
+    .unwrap();
+    // every 40th prompt: ~135 prompts of every kind in the file
+    let prompts: Vec<&str> = rows.iter().step_by(40).map(|r| r.prompt.as_str()).collect();
+    let a = encoder_router.predict_batch(&prompts).unwrap();
+    let b = static_router.predict_batch(&prompts).unwrap();
+    let difficulty = |p: &[llmgw_classifier::Prediction]| -> Vec<f32> {
+        p.iter().map(|x| x.difficulty).collect()
+    };
+    let r = pearson(&difficulty(&a), &difficulty(&b));
+    eprintln!("difficulty correlation {r:.3}");
+    assert!(r > 0.9, "difficulty correlation {r}");
+    for model in encoder_router.models() {
+        let q = |p: &[llmgw_classifier::Prediction]| -> Vec<f32> {
+            p.iter().map(|x| x.quality[model.as_str()]).collect()
+        };
+        let r = pearson(&q(&a), &q(&b));
+        eprintln!("{model}: quality correlation {r:.3}");
+        assert!(r > 0.8, "{model}: quality correlation {r}");
+    }
+}
