@@ -10,16 +10,12 @@ The binary is `$LLMGW_BIN` (default: target/debug/llmgw, relative to the reposit
 """
 
 import json
-import os
-import signal
-import subprocess
 import urllib.request
-from pathlib import Path
 
 import openai
 import pytest
 
-from llmgw_proc import BIN, ROOT, free_port, wait_healthy
+from llmgw_proc import ROOT, sim_and_gateway
 
 PROMPTS = {
     "greeting": "Hi! How are you today?",
@@ -32,24 +28,7 @@ PROMPTS = {
 }
 
 
-def config_text(sim: str, listen: str) -> str:
-    providers = {
-        "openai": ("openai", f"{sim}/openai/v1"),
-        "anthropic": ("anthropic", f"{sim}/anthropic"),
-        "gemini": ("gemini", f"{sim}/gemini"),
-        "together": ("openai", f"{sim}/openai/v1"),
-        "nvidia": ("openai", f"{sim}/openai/v1"),
-    }
-    tables = "".join(
-        f'\n[providers.{name}]\nkind = "{kind}"\nbase_url = "{url}"\napi_key_env = "LLMGW_TEST_SIM_KEY"\n'
-        for name, (kind, url) in providers.items()
-    )
-    return f"""
-catalog = "{ROOT / 'models' / 'catalog.toml'}"
-
-[server]
-listen = "{listen}"
-{tables}
+CONFIG_TAIL = """
 [routing]
 default_policy = "balanced"
 
@@ -60,38 +39,10 @@ min_quality = 0.75
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory):
-    if not BIN.exists():
-        pytest.fail(f"{BIN} does not exist: build it with `cargo build --bin llmgw` or set LLMGW_BIN")
     work = tmp_path_factory.mktemp("static-router")
-    sim_port, gw_port = free_port(), free_port()
-    sim_log = work / "sim.log"
-    sim = subprocess.Popen(
-        [str(BIN), "sim", "--listen", f"127.0.0.1:{sim_port}"], stdout=open(sim_log, "w"), stderr=subprocess.STDOUT
-    )
-    sim_url = f"http://127.0.0.1:{sim_port}"
-    procs = [sim]
-    try:
-        wait_healthy(f"{sim_url}/openai/v1/models", sim, sim_log)
-        (work / "llmgw.toml").write_text(config_text(sim_url, f"127.0.0.1:{gw_port}"))
-        gw_log = work / "serve.log"
-        env = dict(os.environ, LLMGW_TEST_SIM_KEY="sk-test-sim", RUST_LOG="info")
-        gw = subprocess.Popen(
-            [str(BIN), "serve", "--config", str(work / "llmgw.toml"),
-             "--router", str(ROOT / "models" / "router-static")],
-            stdout=open(gw_log, "w"), stderr=subprocess.STDOUT, env=env,
-        )
-        procs.append(gw)
-        base = f"http://127.0.0.1:{gw_port}"
-        wait_healthy(f"{base}/health", gw, gw_log)
-        yield {"base": base, "log": gw_log}
-    finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+    args = ("--router", str(ROOT / "models" / "router-static"))
+    with sim_and_gateway(work, CONFIG_TAIL, args, rust_log="info") as gw:
+        yield gw
 
 
 def route(base: str, text: str) -> dict:

@@ -64,11 +64,25 @@ pub fn featurize_cached(
     progress: impl FnMut(usize),
 ) -> Result<Features> {
     let emb = embed_with_cache(encoder, texts, &spec.layers, cache, progress)?;
-    let mut dense = Vec::with_capacity(texts.len() * dense_dim(spec, encoder.hidden_size()));
+    assemble(spec, encoder.hidden_size(), texts, |i, dense| {
+        dense.extend_from_slice(&emb[i]);
+        Ok(encoder.tokenize(texts[i])?.full_len)
+    })
+}
+
+/// The feature rows of `texts`: for prompt `i`, `pooled(i, dense)` appends its pooled
+/// embedding to `dense` and returns its token count (before truncation); the text features
+/// follow it.
+fn assemble(
+    spec: &FeatureSpec,
+    hidden: usize,
+    texts: &[&str],
+    mut pooled: impl FnMut(usize, &mut Vec<f32>) -> Result<usize>,
+) -> Result<Features> {
+    let mut dense = Vec::with_capacity(texts.len() * dense_dim(spec, hidden));
     let mut ngrams = vec![0f32; texts.len() * spec.ngram_dim];
-    for (i, (text, e)) in texts.iter().zip(emb).enumerate() {
-        let tokens = encoder.tokenize(text)?.full_len;
-        dense.extend(e);
+    for (i, text) in texts.iter().enumerate() {
+        let tokens = pooled(i, &mut dense)?;
         append_text_features(
             spec,
             text,
@@ -107,31 +121,18 @@ pub fn featurize_with_embeddings(
     let pooled = encoder.embed_tokenized(&refs, &layers)?;
     let hidden = encoder.hidden_size();
     let last_pos = layers.iter().position(|&l| l == last);
-    let mut dense = Vec::with_capacity(texts.len() * dense_dim(spec, hidden));
-    let mut ngrams = vec![0f32; texts.len() * spec.ngram_dim];
-    let mut sentences = Vec::with_capacity(texts.len());
-    for (i, ((text, tok), p)) in texts.iter().zip(&toks).zip(pooled).enumerate() {
-        dense.extend_from_slice(&p[..spec.layers.len() * hidden]);
-        append_text_features(
-            spec,
-            text,
-            tok.full_len,
-            &mut dense,
-            &mut ngrams[i * spec.ngram_dim..(i + 1) * spec.ngram_dim],
-        );
-        sentences.push(match (sentence, last_pos) {
+    let features = assemble(spec, hidden, texts, |i, dense| {
+        dense.extend_from_slice(&pooled[i][..spec.layers.len() * hidden]);
+        Ok(toks[i].full_len)
+    })?;
+    let sentences = pooled
+        .iter()
+        .map(|p| match (sentence, last_pos) {
             (true, Some(pos)) => normalized(p[pos * hidden..(pos + 1) * hidden].to_vec()),
             _ => Vec::new(),
-        });
-    }
-    Ok((
-        Features {
-            dense,
-            ngrams,
-            rows: texts.len(),
-        },
-        sentences,
-    ))
+        })
+        .collect();
+    Ok((features, sentences))
 }
 
 /// `v` scaled to unit L2 norm (unchanged when it is all zeros).
@@ -149,23 +150,10 @@ pub fn featurize_static(
     spec: &FeatureSpec,
     texts: &[&str],
 ) -> Result<Features> {
-    let mut dense = Vec::with_capacity(texts.len() * dense_dim(spec, table.hidden_size()));
-    let mut ngrams = vec![0f32; texts.len() * spec.ngram_dim];
-    for (i, text) in texts.iter().enumerate() {
-        let tok = encoder.tokenize(text)?;
+    assemble(spec, table.hidden_size(), texts, |i, dense| {
+        let tok = encoder.tokenize(texts[i])?;
         dense.extend(table.pool(&tok.ids));
-        append_text_features(
-            spec,
-            text,
-            tok.full_len,
-            &mut dense,
-            &mut ngrams[i * spec.ngram_dim..(i + 1) * spec.ngram_dim],
-        );
-    }
-    Ok(Features {
-        dense,
-        ngrams,
-        rows: texts.len(),
+        Ok(tok.full_len)
     })
 }
 
